@@ -1,0 +1,4 @@
+"""The modality-agnostic core: datasets, budgets, evaluation, checkpoints, devices, seeding.
+
+The core never imports a modality.
+"""

@@ -1,0 +1,49 @@
+"""Plots for run reports (matplotlib, Agg backend, written atomically as PNG)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from graphdistill.core.io import save_with  # noqa: E402
+
+
+def save_figure(fig, path: str | os.PathLike) -> None:
+    save_with(path, lambda handle: fig.savefig(handle, format="png", dpi=110, bbox_inches="tight"))
+    plt.close(fig)
+
+
+def plot_training_curves(runs: Sequence[Mapping[str, Sequence[float]]], path: str | os.PathLike,
+                         title: str = "") -> None:
+    """Training loss and validation accuracy per epoch, one line per evaluation run."""
+    fig, (ax_loss, ax_val) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for i, curves in enumerate(runs):
+        ax_loss.plot(curves["loss"], lw=1, label=f"run {i}")
+        ax_val.plot([100 * v for v in curves["val"]], lw=1, label=f"run {i}")
+    ax_loss.set(xlabel="epoch", ylabel="training loss", yscale="log", title="loss")
+    ax_val.set(xlabel="epoch", ylabel="validation accuracy (%)", title="validation accuracy")
+    if runs:
+        ax_val.legend(fontsize=7, loc="lower right")
+    fig.suptitle(title)
+    save_figure(fig, path)
+
+
+def plot_accuracy_vs_budget(rows: Sequence[Mapping], path: str | os.PathLike, title: str = "",
+                            reference: float | None = None) -> None:
+    """Test accuracy (mean ± std) against budget, one line per method."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for method in dict.fromkeys(r["method"] for r in rows):
+        pts = sorted((r["budget"], r["test_mean"], r["test_std"]) for r in rows if r["method"] == method)
+        xs, ys, es = zip(*pts)
+        ax.errorbar(xs, [100 * y for y in ys], yerr=[100 * e for e in es], marker="o", capsize=3,
+                    label=method)
+    if reference is not None:
+        ax.axhline(100 * reference, color="k", ls="--", lw=1, label="whole graph")
+    ax.set(xlabel="budget (nodes)", ylabel="test accuracy (%)", title=title)
+    ax.legend(fontsize=8)
+    save_figure(fig, path)

@@ -1,0 +1,117 @@
+"""Node-level condensation methods: a registry and the shared front half of ``fit``.
+
+A method subclasses :class:`NodeCondenser`, declares its hyper-parameters as a dataclass
+(``Config``) and implements :meth:`NodeCondenser.condense`; registering it with
+``@CONDENSERS.register("name")`` makes it available to the Python API and the CLI.
+
+Example::
+
+    from graphdistill.graph import load_dataset, KCenter
+    result = KCenter(budget=70, seed=0).fit(load_dataset("cora"))
+    result.to_data()        # Data(x=[70, 1433], y=[70], edge_index=[2, ...], source_nodes=[70])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import torch
+from torch_geometric.data import Data
+
+from graphdistill.core.budget import Budget, allocate_per_class
+from graphdistill.core.checkpoint import Checkpoint
+from graphdistill.core.device import resolve_device
+from graphdistill.core.errors import UserError
+from graphdistill.core.registry import Registry
+from graphdistill.core.seed import seed_everything
+from graphdistill.graph.condensed import CondensedGraph
+from graphdistill.graph.train import NodeTask
+
+CONDENSERS: Registry[type[NodeCondenser]] = Registry("condensation method")
+
+
+@dataclasses.dataclass(frozen=True)
+class NoConfig:
+    """Methods without hyper-parameters."""
+
+
+def check_node_data(data: Data) -> None:
+    """Fail early on data a node-condensation method cannot use."""
+    for attr in ("x", "y", "edge_index", "train_mask", "val_mask", "test_mask"):
+        if getattr(data, attr, None) is None:
+            raise UserError(f"graph data lacks '{attr}'; node condensation needs features, labels, "
+                            "edges and train/val/test masks")
+    if not torch.isfinite(data.x).all():
+        raise UserError("node features contain NaN or infinite values; clean or impute them first")
+    if data.y.dim() != 1 or data.y.shape[0] != data.num_nodes:
+        raise UserError(f"labels must be a ({data.num_nodes},) vector of class ids, got {tuple(data.y.shape)}")
+    if int(data.train_mask.sum()) == 0:
+        raise UserError("train_mask selects no node; condensation needs labelled training nodes")
+    if (data.y[data.train_mask] < 0).any():
+        raise UserError("some training nodes have no label (negative class id)")
+
+
+class NodeCondenser(ABC):
+    """Base of node-level condensation methods (transductive and inductive).
+
+    Args:
+        budget: number of condensed nodes, at most the number of training nodes.
+        ratio: alternatively, a fraction in (0, 1] of ``ratio_of`` nodes.
+        ratio_of: ``"train"`` (GCond's code convention) or ``"full"`` (its paper's).
+        seed: seed of everything random in the method.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
+        **hyper: overrides of the method's ``Config`` fields.
+    """
+
+    Config: ClassVar[type] = NoConfig
+    name: ClassVar[str] = ""
+
+    def __init__(self, budget: int | None = None, *, ratio: float | None = None, ratio_of: str = "train",
+                 seed: int = 0, device: str | torch.device = "auto", **hyper: Any) -> None:
+        if (budget is None) == (ratio is None):
+            raise UserError("give exactly one of budget= (a number of nodes) or ratio=")
+        fields = {f.name for f in dataclasses.fields(self.Config)}
+        unknown = sorted(set(hyper) - fields)
+        if unknown:
+            raise UserError(f"unknown hyper-parameter(s) {unknown} for {self.name or type(self).__name__}; "
+                            f"known: {sorted(fields) or 'none'}")
+        self.config = self.Config(**hyper)
+        self.budget_arg, self.ratio, self.ratio_of = budget, ratio, ratio_of
+        self.seed = seed
+        self.device = resolve_device(device)
+
+    def resolve_budget(self, data: Data) -> Budget:
+        return Budget.resolve(n_train=int(data.train_mask.sum()), n_full=data.num_nodes,
+                              budget=self.budget_arg, ratio=self.ratio, ratio_of=self.ratio_of)
+
+    def fit(self, data: Data, *, checkpoint: Checkpoint | None = None, task: NodeTask | None = None,
+            log=lambda msg: None) -> CondensedGraph:
+        """Condense ``data``'s training nodes into a graph of ``budget`` nodes."""
+        check_node_data(data)
+        budget = self.resolve_budget(data)
+        task = task or NodeTask(data, self.device)
+        train_labels = data.y[task.train_nodes]
+        per_class = allocate_per_class(train_labels, budget.size, task.num_classes)
+        log(f"budget: {budget.describe()}; per class: {per_class.tolist()}")
+        seed_everything(self.seed)
+        result = self.condense(task, per_class, checkpoint=checkpoint, log=log)
+        result.meta.update({"method": self.name, "budget": budget.size, "seed": self.seed,
+                            "per_class": per_class.tolist(), "config": dataclasses.asdict(self.config)})
+        return result
+
+    @abstractmethod
+    def condense(self, task: NodeTask, per_class: torch.Tensor, *, checkpoint: Checkpoint | None,
+                 log) -> CondensedGraph:
+        """Build the condensed graph with ``per_class[c]`` nodes of class ``c``."""
+
+
+def condenser(name: str):
+    """Register a :class:`NodeCondenser` subclass under ``name`` (and record the name on it)."""
+
+    def decorate(cls):
+        cls.name = name
+        return CONDENSERS.register(name)(cls)
+
+    return decorate

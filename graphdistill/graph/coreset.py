@@ -1,0 +1,143 @@
+"""Coreset baselines: random, herding and k-center selection of training nodes.
+
+The comparison rows of every graph-condensation paper (GCond, ICLR 2022, Table 2). Each class
+``c`` keeps ``per_class[c]`` of its training nodes; the condensed graph is the subgraph of the
+real graph induced by the kept nodes, with their real features and labels.
+
+* **Random**: uniform without replacement.
+* **Herding** (Welling, ICML 2009): greedily add the node that keeps the running mean of the
+  selected embeddings closest to the class mean.
+* **K-center** (Sener & Savarese, ICLR 2018): start from the node nearest the class mean, then
+  repeatedly add the node farthest from all selected ones.
+
+Herding and k-center embed nodes with a 2-layer GCN trained on the training graph (selected on
+validation accuracy, as in the official GCond ``train_coreset.py``) and use its output logits
+as the embedding; the embedding model's seed is the method's seed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch_geometric.utils import subgraph
+
+from graphdistill.core.evaluate import TrainConfig
+from graphdistill.core.seed import derive_seed, seed_everything
+from graphdistill.graph.condense import NodeCondenser, condenser
+from graphdistill.graph.condensed import CondensedGraph
+from graphdistill.graph.train import ModelConfig, NodeTask
+
+
+def induced_coreset(task: NodeTask, nodes: torch.Tensor) -> CondensedGraph:
+    """The subgraph of the real graph induced by ``nodes`` (real ids)."""
+    nodes = nodes.sort().values.cpu()
+    data = task.data
+    edge_index, edge_weight = subgraph(nodes, data.edge_index, getattr(data, "edge_weight", None),
+                                       relabel_nodes=True, num_nodes=data.num_nodes)
+    return CondensedGraph(x=data.x[nodes].clone(), y=data.y[nodes].clone(), edge_index=edge_index,
+                          edge_weight=edge_weight, source_nodes=nodes)
+
+
+def _per_class_pick(task: NodeTask, per_class: torch.Tensor, pick) -> torch.Tensor:
+    """Apply ``pick(class_nodes, count)`` to each class's training nodes; concat the picks."""
+    labels = task.data.y[task.train_nodes]
+    chosen = [pick(task.train_nodes[labels == c], int(k)) for c, k in enumerate(per_class.tolist()) if k]
+    return torch.cat(chosen)
+
+
+@condenser("random")
+class RandomCoreset(NodeCondenser):
+    """Uniformly random training nodes per class."""
+
+    def condense(self, task, per_class, *, checkpoint, log):
+        gen = torch.Generator().manual_seed(self.seed)
+        return induced_coreset(task, _per_class_pick(
+            task, per_class, lambda nodes, k: nodes[torch.randperm(len(nodes), generator=gen)[:k]]))
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbeddingConfig:
+    """The GCN whose outputs embed nodes for herding and k-center."""
+
+    hidden: int = 256
+    epochs: int = 600
+    lr: float = 0.01
+    weight_decay: float = 5e-4
+
+
+class _EmbeddingCoreset(NodeCondenser):
+    Config = EmbeddingConfig
+
+    def embed(self, task: NodeTask, checkpoint, log) -> torch.Tensor:
+        state = checkpoint.load() if checkpoint is not None else None
+        if state is not None and "embeddings" in state:
+            log("resumed: node embeddings loaded from the checkpoint")
+            return state["embeddings"]
+        cfg = self.config
+        seed_everything(derive_seed(self.seed, "embedding"))
+        model_cfg = ModelConfig(arch="gcn", hidden=cfg.hidden)
+        train_cfg = TrainConfig(epochs=cfg.epochs, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        model = model_cfg.build(task.num_features, task.num_classes).to(task.device)
+        score = task.train_and_score(task.train_side, model_cfg, train_cfg, self.seed, model=model)
+        log(f"embedding GCN: val {100 * score.val:.1f}% at epoch {score.best_epoch}")
+        model.eval()
+        with torch.no_grad():
+            side = task.train_side
+            embeddings = model(side.x, side.graph).cpu()
+        if task.inductive:  # rows of the training subgraph are the training nodes, in order
+            full = torch.zeros(task.data.num_nodes, embeddings.shape[1])
+            full[task.train_nodes] = embeddings
+            embeddings = full
+        if checkpoint is not None:
+            checkpoint.save({"embeddings": embeddings})
+        return embeddings
+
+    def condense(self, task, per_class, *, checkpoint, log):
+        emb = self.embed(task, checkpoint, log)
+        return induced_coreset(task, _per_class_pick(
+            task, per_class, lambda nodes, k: nodes[self.select(emb[nodes], k)]))
+
+    @staticmethod
+    def select(embeddings: torch.Tensor, k: int) -> torch.Tensor:
+        raise NotImplementedError
+
+
+@condenser("herding")
+class Herding(_EmbeddingCoreset):
+    """Herding selection (Welling, ICML 2009) in the embedding of a trained GCN."""
+
+    @staticmethod
+    def select(embeddings: torch.Tensor, k: int) -> torch.Tensor:
+        """Indices (k,) into ``embeddings`` (n, d) chosen by herding."""
+        target = embeddings.mean(0)
+        running = torch.zeros_like(target)
+        available = torch.ones(len(embeddings), dtype=torch.bool)
+        chosen = []
+        for t in range(1, k + 1):
+            gap = ((running + embeddings) / t - target).norm(dim=1)
+            gap[~available] = float("inf")
+            i = int(gap.argmin())
+            chosen.append(i)
+            available[i] = False
+            running += embeddings[i]
+        return torch.tensor(chosen, dtype=torch.long)
+
+
+@condenser("kcenter")
+class KCenter(_EmbeddingCoreset):
+    """Greedy k-center selection (Sener & Savarese, ICLR 2018) in the embedding of a trained GCN."""
+
+    @staticmethod
+    def select(embeddings: torch.Tensor, k: int) -> torch.Tensor:
+        """Indices (k,) into ``embeddings`` (n, d): nearest-to-mean, then farthest-first."""
+        first = int((embeddings - embeddings.mean(0)).norm(dim=1).argmin())
+        chosen = [first]
+        nearest = (embeddings - embeddings[first]).norm(dim=1)
+        nearest[first] = -1.0  # never re-pick a chosen node, even among duplicate embeddings
+        for _ in range(k - 1):
+            i = int(nearest.argmax())
+            chosen.append(i)
+            nearest = torch.minimum(nearest, (embeddings - embeddings[i]).norm(dim=1))
+            nearest[i] = -1.0
+        return torch.tensor(chosen, dtype=torch.long)

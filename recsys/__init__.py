@@ -1,0 +1,1 @@
+"""Recommender-data distillation (planned: Distill-CF, ∞-AE, EASE; see the recsys issue)."""

@@ -1,0 +1,47 @@
+import os
+
+import pytest
+import torch
+
+from graphdistill.core.checkpoint import Checkpoint
+from graphdistill.core.errors import UserError
+from graphdistill.core.io import atomic_open, leftover_partials, read_json, write_json
+
+
+def test_failed_write_leaves_old_file_and_no_partial(tmp_path):
+    target = tmp_path / "metrics.json"
+    write_json(target, {"a": 1})
+    with pytest.raises(RuntimeError):
+        with atomic_open(target, "w") as handle:
+            handle.write('{"a": 2, "trunc')
+            raise RuntimeError("killed mid-write")
+    assert read_json(target) == {"a": 1}
+    assert leftover_partials(tmp_path) == []
+
+
+def test_checkpoint_round_trip_without_pickled_code(tmp_path):
+    ckpt = Checkpoint(tmp_path / "c.pt")
+    assert ckpt.load() is None
+    state = {"runs": [{"seed": 3, "val": 0.5}], "emb": torch.randn(4, 3)}
+    ckpt.save(state)
+    back = ckpt.load()
+    assert back["runs"] == state["runs"] and torch.equal(back["emb"], state["emb"])
+    ckpt.remove()
+    assert not ckpt.exists()
+
+
+def test_corrupt_checkpoint_is_a_user_error(tmp_path):
+    (tmp_path / "c.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(UserError, match="delete it"):
+        Checkpoint(tmp_path / "c.pt").load()
+
+
+def test_malicious_pickle_is_not_executed(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("touch " + str(tmp_path / "pwned"),))
+
+    torch.save({"x": Evil()}, tmp_path / "c.pt")
+    with pytest.raises(UserError):
+        Checkpoint(tmp_path / "c.pt").load()
+    assert not (tmp_path / "pwned").exists()
