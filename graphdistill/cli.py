@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ratio-of", choices=("train", "full"), default="train",
                    help="what --ratio is a fraction of: training nodes (default) or all nodes")
     p.add_argument("--out", type=Path, default=None, help="run folder (default runs/<dataset>-<method>-<budget>-<seed>)")
+    p.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
+                   help="a method hyper-parameter, e.g. --hp epochs=300 (repeatable)")
     _common(p)
 
     p = sub.add_parser("evaluate", help="evaluate a finished run folder with other architectures")
@@ -81,6 +83,22 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _hyper(pairs: list[str]) -> dict:
+    """Parse ``KEY=VALUE`` pairs; values are JSON literals (numbers, true/false) or strings."""
+    import json
+
+    hyper = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UserError(f"--hp expects KEY=VALUE, got {pair!r}")
+        try:
+            hyper[key] = json.loads(value)
+        except json.JSONDecodeError:
+            hyper[key] = value
+    return hyper
+
+
 def _spec(args, method: str, budget=None, ratio=None, ratio_of="train"):
     from graphdistill.graph.run import RunSpec
 
@@ -88,7 +106,8 @@ def _spec(args, method: str, budget=None, ratio=None, ratio_of="train"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name} must be ≥ 1, got {getattr(args, name)}")
     return RunSpec(dataset=args.dataset.lower(), method=method, budget=budget, ratio=ratio,
-                   ratio_of=ratio_of, seed=args.seed, runs=args.runs, arch=args.arch, epochs=args.epochs)
+                   ratio_of=ratio_of, seed=args.seed, runs=args.runs, arch=args.arch, epochs=args.epochs,
+                   hyper=_hyper(getattr(args, "hp", [])))
 
 
 def cmd_condense(args) -> int:

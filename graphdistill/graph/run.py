@@ -30,7 +30,7 @@ from graphdistill.core.checkpoint import Checkpoint
 from graphdistill.core.device import resolve_device
 from graphdistill.core.errors import UserError
 from graphdistill.core.evaluate import RunScore, Summary, TrainConfig
-from graphdistill.core.io import read_json, write_json, write_text
+from graphdistill.core.io import leftover_partials, read_json, write_json, write_text
 from graphdistill.core.plots import plot_training_curves
 from graphdistill.graph.condense import CONDENSERS
 from graphdistill.graph.condensed import FILE_NAME, CondensedGraph
@@ -92,6 +92,8 @@ def prepare_folder(out: Path, identity: dict) -> None:
         raise UserError(f"output folder {out} is not empty and is not a graphdistill run; "
                         "choose another --out or empty it")
     out.mkdir(parents=True, exist_ok=True)
+    for partial in leftover_partials(out):  # a write cut short by a kill; its target is intact
+        partial.unlink()
 
 
 class _ResumableEvaluation:

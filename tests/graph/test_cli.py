@@ -1,0 +1,116 @@
+"""The ``graphdistill`` command end to end on real Cora: run folders, resume, bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from graphdistill.cli import main
+from graphdistill.core.checkpoint import Checkpoint
+from graphdistill.core.io import leftover_partials
+
+SMALL = ["--runs", "2", "--epochs", "30", "--no-progress"]
+
+
+def run_cli(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_condense_writes_a_complete_run_folder_and_evaluates_other_archs(data_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, _ = run_cli(["condense", "cora", "--method", "random", "--ratio", "0.1",
+                               "--out", str(out), "--data-root", str(data_root), *SMALL], capsys)
+    assert code == 0
+    assert "14 nodes = 10.0% of 140 training nodes = 0.52% of all 2708 nodes" in stdout
+    for name in ("config.json", "synthetic.pt", "metrics.json", "report.md", "curves.png", "graph.png"):
+        assert (out / name).is_file(), name
+    assert not (out / "checkpoint.pt").exists() and leftover_partials(out) == []
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["budget"] == 14 and metrics["runs"] == 2 and 0 < metrics["test_mean"] <= 1
+    assert "| cora | random | 14 |" in stdout
+    code, stdout, _ = run_cli(["condense", "cora", "--method", "random", "--budget", "14",
+                               "--out", str(out), "--data-root", str(data_root), *SMALL], capsys)
+    assert code == 0 and "is complete" in stdout  # same run (ratio 0.1 = 14 nodes): nothing redone
+    code, stdout, _ = run_cli(["evaluate", str(out), "--arch", "sgc,mlp", "--runs", "1",
+                               "--data-root", str(data_root), "--no-progress"], capsys)
+    assert code == 0 and "| sgc |" in stdout
+    assert set(json.loads((out / "metrics.json").read_text())["cross_arch"]) == {"sgc", "mlp"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["condense", "cora-x", "--method", "random", "--budget", "10"], "unknown dataset 'cora-x'"),
+    (["condense", "cora", "--method", "gcondd", "--budget", "10"], "unknown condensation method"),
+    (["condense", "cora", "--method", "random", "--budget", "0"], "positive"),
+    (["condense", "cora", "--method", "random", "--budget", "141"], "exceeds the 140 training nodes"),
+    (["condense", "cora", "--method", "random", "--ratio", "1.5"], r"\(0, 1\]"),
+    (["condense", "cora", "--method", "random", "--budget", "10", "--arch", "gcnn"], "unknown graph model"),
+    (["condense", "mutag", "--method", "random", "--budget", "10"], "not a node-classification"),
+    (["evaluate", "/nonexistent-run", "--arch", "gcn"], "not a run folder"),
+    (["datasets", "fetch"], "name the dataset"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(args, message, data_root, capsys):
+    code, _, err = run_cli([*args, "--data-root", str(data_root)], capsys)
+    assert code == 2
+    assert message.replace("\\", "") in err or __import__("re").search(message, err), err
+    assert err.count("\n") == 1
+
+
+def test_output_folder_holding_another_run_is_refused(data_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    base = ["condense", "cora", "--method", "random", "--out", str(out), "--data-root", str(data_root)]
+    assert run_cli([*base, "--budget", "7", *SMALL], capsys)[0] == 0
+    code, _, err = run_cli([*base, "--budget", "14", *SMALL], capsys)
+    assert code == 2 and "holds a different run (differs in budget)" in err
+    other = tmp_path / "stuff"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    code, _, err = run_cli([*base[:-4], "--out", str(other), "--budget", "7",
+                            "--data-root", str(data_root), *SMALL], capsys)
+    assert code == 2 and "not a graphdistill run" in err
+
+
+def test_missing_data_files_fail_before_work(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("GRAPHDISTILL_DATA", raising=False)
+    monkeypatch.setenv("GRAPHDISTILL_OFFLINE", "1")
+    code, _, err = run_cli(["condense", "citeseer", "--method", "random", "--budget", "12",
+                            "--data-root", str(tmp_path), *SMALL], capsys)
+    assert code == 2 and "ind.citeseer.x" in err
+
+
+def test_sigkill_then_rerun_resumes_and_matches_an_uninterrupted_run(data_root, tmp_path, capsys):
+    args = ["condense", "cora", "--method", "herding", "--hp", "epochs=40", "--budget", "14",
+            "--runs", "5", "--epochs", "150", "--data-root", str(data_root), "--no-progress"]
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "graphdistill.cli", *args, "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    ckpt, deadline = Checkpoint(out / "checkpoint.pt"), time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        state = ckpt.load() if ckpt.exists() else None
+        if state and len(state.get("runs", [])) >= 2:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "metrics.json").exists()
+    done = len(Checkpoint(out / "checkpoint.pt").load()["runs"])
+    assert 2 <= done < 5
+
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "condensed graph loaded from the run folder" in result.stdout
+    assert f"resuming: {done}/5 evaluation runs already done" in result.stdout
+    assert leftover_partials(out) == [] and not (out / "checkpoint.pt").exists()
+
+    fresh = tmp_path / "fresh"
+    assert run_cli([*args, "--out", str(fresh)], capsys)[0] == 0
+    resumed = json.loads((out / "metrics.json").read_text())["per_run"]
+    uninterrupted = json.loads((fresh / "metrics.json").read_text())["per_run"]
+    assert [r["test"] for r in resumed] == [r["test"] for r in uninterrupted]
