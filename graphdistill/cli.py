@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--ratio", type=float, help="fraction in (0, 1] of --ratio-of nodes")
     p.add_argument("--ratio-of", choices=("train", "full"), default="train",
                    help="what --ratio is a fraction of: training nodes (default) or all nodes")
-    p.add_argument("--out", type=Path, default=None, help="run folder (default runs/<dataset>-<method>-<budget>-<seed>)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="run folder (default runs/<dataset>-<method>-<budget>-<seed>)")
     p.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
                    help="a method hyper-parameter, e.g. --hp epochs=300 (repeatable)")
     _common(p)
@@ -192,7 +193,8 @@ def cmd_demo(args) -> int:
                             title=f"{args.dataset}: coreset baselines ({args.arch.upper()} evaluation)",
                             reference=whole["test_mean"])
     write_text(summary_dir / "results.md",
-               f"# {args.dataset}: condensation baselines\n\n{table}\n\n![accuracy vs budget](accuracy_vs_budget.png)\n")
+               f"# {args.dataset}: condensation baselines\n\n{table}\n\n"
+               "![accuracy vs budget](accuracy_vs_budget.png)\n")
     print(table)
     print(f"\nreport: {summary_dir / 'results.md'}; run folders under {args.out}/")
     return 0

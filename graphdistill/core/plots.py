@@ -39,7 +39,7 @@ def plot_accuracy_vs_budget(rows: Sequence[Mapping], path: str | os.PathLike, ti
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for method in dict.fromkeys(r["method"] for r in rows):
         pts = sorted((r["budget"], r["test_mean"], r["test_std"]) for r in rows if r["method"] == method)
-        xs, ys, es = zip(*pts)
+        xs, ys, es = zip(*pts, strict=True)
         ax.errorbar(xs, [100 * y for y in ys], yerr=[100 * e for e in es], marker="o", capsize=3,
                     label=method)
     if reference is not None:

@@ -53,7 +53,9 @@ class GraphInput:
 
     def to(self, device: torch.device | str) -> GraphInput:
         """A copy on ``device`` (operators are rebuilt there on first use)."""
-        move = (lambda t: None if t is None else t.to(device))
+        def move(t):
+            return None if t is None else t.to(device)
+
         return GraphInput(self.num_nodes, move(self.edge_index), move(self.edge_weight),
                           move(self.dense_adj))
 

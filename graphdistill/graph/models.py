@@ -75,7 +75,7 @@ class _Stacked(nn.Module):
                  dropout: float = 0.5) -> None:
         super().__init__()
         dims = _widths(in_channels, hidden, num_classes, num_layers)
-        self.layers = nn.ModuleList(_Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.layers = nn.ModuleList(_Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
         self.dropout = dropout
 
     def hidden_layers(self, x: torch.Tensor, graph: GraphInput):
@@ -90,8 +90,7 @@ class _Stacked(nn.Module):
         return layer(x)
 
     def forward(self, x: torch.Tensor, graph: GraphInput) -> torch.Tensor:
-        for out in self.hidden_layers(x, graph):
-            pass
+        *_, out = self.hidden_layers(x, graph)
         return out
 
 
@@ -152,7 +151,7 @@ class GraphSAGE(_Stacked):
     def __init__(self, in_channels, num_classes, hidden=256, num_layers=2, dropout=0.5) -> None:
         super().__init__(in_channels, num_classes, hidden, num_layers, dropout)
         dims = _widths(in_channels, hidden, num_classes, num_layers)
-        self.neighbour = nn.ModuleList(_Linear(a, b, bias=False) for a, b in zip(dims[:-1], dims[1:]))
+        self.neighbour = nn.ModuleList(_Linear(a, b, bias=False) for a, b in zip(dims[:-1], dims[1:], strict=True))
 
     def layer_forward(self, i, layer, x, graph):
         return layer(x) + graph.mean_operator() @ self.neighbour[i](x)
@@ -166,7 +165,7 @@ class ChebNet(nn.Module):
     def __init__(self, in_channels, num_classes, hidden=256, num_layers=2, dropout=0.5, K: int = 2):
         super().__init__()
         dims = _widths(in_channels, hidden, num_classes, num_layers)
-        self.convs = nn.ModuleList(ChebConv(a, b, K=K) for a, b in zip(dims[:-1], dims[1:]))
+        self.convs = nn.ModuleList(ChebConv(a, b, K=K) for a, b in zip(dims[:-1], dims[1:], strict=True))
         self.dropout = dropout
 
     def forward(self, x, graph):
