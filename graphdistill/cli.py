@@ -28,7 +28,10 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="graphdistill", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="graphdistill",
+        description="Condense datasets into small synthetic ones and evaluate them "
+                    "(graphs today; recsys, text and images in later releases).")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("condense", help="condense a dataset and evaluate the result")
@@ -154,13 +157,19 @@ def cmd_datasets(args) -> int:
         print(f"{found.spec.name}: ready in {found.root} ({found.source.description})")
         return 0
     print(f"search order: {', '.join(map(str, ds.candidate_roots(args.data_root)))}")
-    print("| dataset | modality | description | found in | source |\n|---|---|---|---|---|")
+    print("| dataset | modality | description | found in | source | if missing |\n|---|---|---|---|---|---|")
     for name in ds.DATASETS:
         spec = ds.DATASETS.get(name)
         found = ds.locate(name, args.data_root)
         where, source = (str(found.root), found.source.description) if found else ("missing", "—")
-        print(f"| {name} | {spec.modality} | {spec.description} | {where} | {source} |")
+        print(f"| {name} | {spec.modality} | {spec.description} | {where} | {source} | {_how_to_get(spec)} |")
     return 0
+
+
+def _how_to_get(spec) -> str:
+    ways = [("download" if s.urls else f"mirror {s.mirror.requirement}") for s in spec.sources
+            if s.urls or s.mirror]
+    return " or ".join(ways) if ways else f"manual: {spec.provenance}"
 
 
 def cmd_demo(args) -> int:

@@ -12,7 +12,8 @@ real graph induced by the kept nodes, with their real features and labels.
 
 Herding and k-center embed nodes with a 2-layer GCN trained on the training graph (selected on
 validation accuracy, as in the official GCond ``train_coreset.py``) and use its output logits
-as the embedding; the embedding model's seed is the method's seed.
+as the embedding; the embedding model's seed is the method's seed. Embeddings are cached in
+the user cache (keyed by graph, seed and configuration).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import dataclasses
 import torch
 from torch_geometric.utils import subgraph
 
+from graphdistill.core.cache import cached_tensor, fingerprint
 from graphdistill.core.evaluate import TrainConfig
 from graphdistill.core.seed import derive_seed, seed_everything
 from graphdistill.graph.condense import NodeCondenser, condenser
@@ -69,11 +71,18 @@ class EmbeddingConfig:
 class _EmbeddingCoreset(NodeCondenser):
     Config = EmbeddingConfig
 
-    def embed(self, task: NodeTask, checkpoint, log) -> torch.Tensor:
-        state = checkpoint.load() if checkpoint is not None else None
-        if state is not None and "embeddings" in state:
-            log("resumed: node embeddings loaded from the checkpoint")
-            return state["embeddings"]
+    def embed(self, task: NodeTask, log) -> torch.Tensor:
+        """(num_nodes, C) logits of the embedding GCN; rows of non-training nodes unused.
+
+        Cached on disk by (graph, seed, config): herding and k-center at several budgets with
+        one seed train the embedding model once.
+        """
+        data = task.data
+        key = {"what": "coreset-embedding-v1", "seed": self.seed, "config": dataclasses.asdict(self.config),
+               "graph": fingerprint(data.x, data.edge_index, data.y, data.train_mask, data.val_mask)}
+        return cached_tensor(key, lambda: self._train_embedding(task, log))
+
+    def _train_embedding(self, task: NodeTask, log) -> torch.Tensor:
         cfg = self.config
         seed_everything(derive_seed(self.seed, "embedding"))
         model_cfg = ModelConfig(arch="gcn", hidden=cfg.hidden)
@@ -89,12 +98,10 @@ class _EmbeddingCoreset(NodeCondenser):
             full = torch.zeros(task.data.num_nodes, embeddings.shape[1])
             full[task.train_nodes] = embeddings
             embeddings = full
-        if checkpoint is not None:
-            checkpoint.save({"embeddings": embeddings})
         return embeddings
 
     def condense(self, task, per_class, *, checkpoint, log):
-        emb = self.embed(task, checkpoint, log)
+        emb = self.embed(task, log)
         return induced_coreset(task, _per_class_pick(
             task, per_class, lambda nodes, k: nodes[self.select(emb[nodes], k)]))
 

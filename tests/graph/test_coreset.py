@@ -75,3 +75,13 @@ def test_bad_hyper_parameters_and_data(cora):
         RandomCoreset(budget=10).fit(bad)
     with pytest.raises(UserError, match="exceeds"):
         RandomCoreset(budget=500).fit(cora)
+
+
+def test_embeddings_are_trained_once_per_seed_and_config(cora, cora_task):
+    logs = []
+    first = Herding(budget=7, seed=1, epochs=20).fit(cora, task=cora_task, log=logs.append)
+    again = KCenter(budget=14, seed=1, epochs=20).fit(cora, task=cora_task, log=logs.append)
+    assert sum("embedding GCN" in m for m in logs) == 1  # k-center reused herding's embedding
+    Herding(budget=7, seed=2, epochs=20).fit(cora, task=cora_task, log=logs.append)
+    assert sum("embedding GCN" in m for m in logs) == 2
+    assert first.num_nodes == 7 and again.num_nodes == 14

