@@ -27,14 +27,15 @@ from torch_geometric.data import Data
 
 from graphdistill.core.budget import Budget
 from graphdistill.core.checkpoint import Checkpoint
+from graphdistill.core.datasets import fetch as fetch_dataset
 from graphdistill.core.device import resolve_device
 from graphdistill.core.errors import UserError
 from graphdistill.core.evaluate import RunScore, Summary, TrainConfig
 from graphdistill.core.io import leftover_partials, read_json, write_json, write_text
 from graphdistill.core.plots import plot_training_curves
+from graphdistill.graph import datasets as _graph_datasets  # noqa: F401  (registers the graph datasets)
 from graphdistill.graph.condense import CONDENSERS
 from graphdistill.graph.condensed import FILE_NAME, CondensedGraph
-from graphdistill.graph.datasets import load_dataset
 from graphdistill.graph.plots import draw_condensed_graph
 from graphdistill.graph.train import GraphSide, ModelConfig, NodeTask
 
@@ -57,9 +58,12 @@ class RunSpec:
     epochs: int = 600
     hyper: dict = field(default_factory=dict)
 
-    def identity(self, budget: Budget | None) -> dict:
+    def identity(self, budget: Budget | None, data_source: str) -> dict:
+        """The fields that decide the numbers; ``data_source`` tells, e.g., the Planetoid public
+        split from the wheel mirror's seeded split of the same graph."""
         ident = dataclasses.asdict(self)
-        ident.update(budget=None if budget is None else budget.size, ratio=None, ratio_of=None)
+        ident.update(budget=None if budget is None else budget.size, ratio=None, ratio_of=None,
+                     data_source=data_source)
         return ident
 
 
@@ -71,12 +75,14 @@ def _progress(enabled: bool, desc: str):
     return lambda it: tqdm(it, desc=desc, leave=False)
 
 
-def load_node_dataset(name: str, data_root=None) -> Data:
-    data = load_dataset(name, data_root)
+def load_node_dataset(name: str, data_root=None) -> tuple[Data, str]:
+    """The graph and the name of the source it came from (e.g. ``planetoid`` or ``mirror``)."""
+    found = fetch_dataset(name, data_root)
+    data = found.load()
     if not isinstance(data, Data) or getattr(data, "train_mask", None) is None:
         raise UserError(f"dataset {name!r} is not a node-classification graph; "
                         "node condensation needs one such as cora, citeseer or pubmed")
-    return data
+    return data, found.source.name
 
 
 def prepare_folder(out: Path, identity: dict) -> None:
@@ -127,12 +133,12 @@ def condense_run(spec: RunSpec, *, out: str | Path | None = None, data_root=None
     """
     method_cls = CONDENSERS.get(spec.method)
     device = resolve_device(device)
-    data = load_node_dataset(spec.dataset, data_root)
+    data, source = load_node_dataset(spec.dataset, data_root)
     condenser = method_cls(budget=spec.budget, ratio=spec.ratio, ratio_of=spec.ratio_of, seed=spec.seed,
                            device=device, **spec.hyper)
     budget = condenser.resolve_budget(data)
     out = Path(out) if out else RUNS_ROOT / f"{spec.dataset}-{spec.method}-{budget.size}-{spec.seed}"
-    identity = spec.identity(budget)
+    identity = spec.identity(budget, source)
     prepare_folder(out, identity)
     if (out / "metrics.json").is_file():
         log(f"{out} is complete; delete metrics.json to evaluate again")
@@ -170,9 +176,9 @@ def whole_graph_run(spec: RunSpec, *, out: str | Path | None = None, data_root=N
                     progress: bool = True, log=print) -> dict:
     """The full-data reference: models trained on the whole training graph, same protocol."""
     device = resolve_device(device)
-    data = load_node_dataset(spec.dataset, data_root)
+    data, source = load_node_dataset(spec.dataset, data_root)
     out = Path(out) if out else RUNS_ROOT / f"{spec.dataset}-{WHOLE}-{spec.seed}"
-    identity = spec.identity(None)
+    identity = spec.identity(None, source)
     prepare_folder(out, identity)
     if (out / "metrics.json").is_file():
         return read_json(out / "metrics.json")
@@ -239,7 +245,11 @@ def evaluate_run_dir(run_dir: str | Path, archs: list[str], *, runs: int | None 
     identity = read_json(run_dir / "config.json")["identity"]
     condensed = CondensedGraph.load(run_dir)
     device = resolve_device(device)
-    task = NodeTask(load_node_dataset(identity["dataset"], data_root), device)
+    data, source = load_node_dataset(identity["dataset"], data_root)
+    if source != identity.get("data_source"):
+        raise UserError(f"{run_dir} was made from the {identity.get('data_source')!r} copy of "
+                        f"{identity['dataset']} but the {source!r} copy was found; point --data-root at the former")
+    task = NodeTask(data, device)
     side = condensed.to_side(device)
     results = {}
     for arch in archs:

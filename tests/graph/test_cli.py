@@ -31,6 +31,7 @@ def test_condense_writes_a_complete_run_folder_and_evaluates_other_archs(data_ro
     for name in ("config.json", "synthetic.pt", "metrics.json", "report.md", "curves.png", "graph.png"):
         assert (out / name).is_file(), name
     assert not (out / "checkpoint.pt").exists() and leftover_partials(out) == []
+    assert json.loads((out / "config.json").read_text())["identity"]["data_source"] == "planetoid"
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["budget"] == 14 and metrics["runs"] == 2 and 0 < metrics["test_mean"] <= 1
     assert "| cora | random | 14 |" in stdout
@@ -114,3 +115,15 @@ def test_sigkill_then_rerun_resumes_and_matches_an_uninterrupted_run(data_root, 
     resumed = json.loads((out / "metrics.json").read_text())["per_run"]
     uninterrupted = json.loads((fresh / "metrics.json").read_text())["per_run"]
     assert [r["test"] for r in resumed] == [r["test"] for r in uninterrupted]
+
+
+@pytest.mark.network_registry
+def test_condense_on_an_empty_root_runs_on_the_wheel_mirror(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("GRAPHDISTILL_DATA", raising=False)
+    monkeypatch.setenv("GRAPHDISTILL_OFFLINE", "1")  # dataset hosts unreachable
+    root, out = tmp_path / "empty-root", tmp_path / "run"
+    assert run_cli(["datasets", "fetch", "cora", "--data-root", str(root)], capsys)[0] == 0
+    code, stdout, _ = run_cli(["condense", "cora", "--method", "kcenter", "--hp", "epochs=20", "--budget", "14",
+                               "--data-root", str(root), "--out", str(out), *SMALL], capsys)
+    assert code == 0 and "| cora | kcenter | 14 |" in stdout
+    assert json.loads((out / "config.json").read_text())["identity"]["data_source"] == "mirror"
