@@ -104,8 +104,10 @@ def _hyper(pairs: list[str]) -> dict:
 
 
 def _spec(args, method: str, budget=None, ratio=None, ratio_of="train"):
+    from graphdistill.graph.models import MODELS
     from graphdistill.graph.run import RunSpec
 
+    MODELS.get(args.arch)
     for name in ("runs", "epochs"):
         if getattr(args, name) < 1:
             raise UserError(f"--{name} must be ≥ 1, got {getattr(args, name)}")
@@ -115,10 +117,8 @@ def _spec(args, method: str, budget=None, ratio=None, ratio_of="train"):
 
 
 def cmd_condense(args) -> int:
-    from graphdistill.graph.models import MODELS
     from graphdistill.graph.run import condense_run
 
-    MODELS.get(args.arch)
     spec = _spec(args, args.method, args.budget, args.ratio, args.ratio_of)
     metrics = condense_run(spec, out=args.out, data_root=args.data_root, device=args.device,
                            progress=not args.no_progress)
@@ -176,15 +176,18 @@ def cmd_demo(args) -> int:
     from graphdistill.core.io import write_text
     from graphdistill.core.plots import plot_accuracy_vs_budget
     from graphdistill.graph.condense import CONDENSERS
-    from graphdistill.graph.run import WHOLE, condense_run, whole_graph_run
+    from graphdistill.graph.run import WHOLE, condense_run, load_node_dataset, whole_graph_run
 
     methods = _csv(args.methods)
-    for m in methods:
-        CONDENSERS.get(m)
     try:
         budgets = [int(b) for b in _csv(args.budgets)]
     except ValueError as err:
         raise UserError(f"--budgets must be comma-separated integers, got {args.budgets!r}") from err
+    _spec(args, WHOLE)  # checks --arch, --runs, --epochs
+    data, _ = load_node_dataset(args.dataset.lower(), args.data_root)
+    for method in methods:  # every (method, budget) checked before the first long run
+        for budget in budgets:
+            CONDENSERS.get(method)(budget=budget, seed=args.seed, device=args.device).plan(data)
     progress = not args.no_progress
     rows = []
     for method in methods:

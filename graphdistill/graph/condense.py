@@ -70,14 +70,7 @@ class NodeCondenser(ABC):
 
     def __init__(self, budget: int | None = None, *, ratio: float | None = None, ratio_of: str = "train",
                  seed: int = 0, device: str | torch.device = "auto", **hyper: Any) -> None:
-        if (budget is None) == (ratio is None):
-            raise UserError("give exactly one of budget= (a number of nodes) or ratio=")
-        fields = {f.name for f in dataclasses.fields(self.Config)}
-        unknown = sorted(set(hyper) - fields)
-        if unknown:
-            raise UserError(f"unknown hyper-parameter(s) {unknown} for {self.name or type(self).__name__}; "
-                            f"known: {sorted(fields) or 'none'}")
-        self.config = self.Config(**hyper)
+        self.config = build_config(self.Config, hyper, owner=self.name or type(self).__name__)
         self.budget_arg, self.ratio, self.ratio_of = budget, ratio, ratio_of
         self.seed = seed
         self.device = resolve_device(device)
@@ -86,14 +79,21 @@ class NodeCondenser(ABC):
         return Budget.resolve(n_train=int(data.train_mask.sum()), n_full=data.num_nodes,
                               budget=self.budget_arg, ratio=self.ratio, ratio_of=self.ratio_of)
 
+    def plan(self, data: Data) -> tuple[Budget, torch.Tensor]:
+        """Check ``data`` and the budget; return the budget and the (C,) per-class node counts.
+
+        Cheap: call it before any long work to fail early on bad input.
+        """
+        check_node_data(data)
+        budget = self.resolve_budget(data)
+        labels = data.y[data.train_mask]
+        return budget, allocate_per_class(labels, budget.size, int(data.y.max()) + 1)
+
     def fit(self, data: Data, *, checkpoint: Checkpoint | None = None, task: NodeTask | None = None,
             log=lambda msg: None) -> CondensedGraph:
         """Condense ``data``'s training nodes into a graph of ``budget`` nodes."""
-        check_node_data(data)
-        budget = self.resolve_budget(data)
+        budget, per_class = self.plan(data)
         task = task or NodeTask(data, self.device)
-        train_labels = data.y[task.train_nodes]
-        per_class = allocate_per_class(train_labels, budget.size, task.num_classes)
         log(f"budget: {budget.describe()}; per class: {per_class.tolist()}")
         seed_everything(self.seed)
         result = self.condense(task, per_class, checkpoint=checkpoint, log=log)
@@ -105,6 +105,24 @@ class NodeCondenser(ABC):
     def condense(self, task: NodeTask, per_class: torch.Tensor, *, checkpoint: Checkpoint | None,
                  log) -> CondensedGraph:
         """Build the condensed graph with ``per_class[c]`` nodes of class ``c``."""
+
+
+def build_config(config_cls: type, values: dict[str, Any], owner: str):
+    """Instantiate a hyper-parameter dataclass, rejecting unknown names and wrongly typed values
+    with a one-line :class:`UserError` (ranges are the dataclass's own ``__post_init__``)."""
+    fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise UserError(f"unknown hyper-parameter(s) {unknown} for {owner}; known: {sorted(fields) or 'none'}")
+    for name, value in values.items():
+        default = fields[name].default
+        expected = float if isinstance(default, float) else type(default)
+        ok = isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
+        if expected is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if default is not dataclasses.MISSING and default is not None and not ok:
+            raise UserError(f"hyper-parameter {name} of {owner} must be {expected.__name__}, got {value!r}")
+    return config_cls(**values)
 
 
 def condenser(name: str):

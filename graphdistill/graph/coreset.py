@@ -21,23 +21,22 @@ from __future__ import annotations
 import dataclasses
 
 import torch
-from torch_geometric.utils import subgraph
 
 from graphdistill.core.cache import cached_tensor, fingerprint
+from graphdistill.core.errors import UserError
 from graphdistill.core.evaluate import TrainConfig
 from graphdistill.core.seed import derive_seed, seed_everything
 from graphdistill.graph.condense import NodeCondenser, condenser
 from graphdistill.graph.condensed import CondensedGraph
-from graphdistill.graph.train import ModelConfig, NodeTask
+from graphdistill.graph.train import ModelConfig, NodeTask, induced_edges
 
 
 def induced_coreset(task: NodeTask, nodes: torch.Tensor) -> CondensedGraph:
-    """The subgraph of the real graph induced by ``nodes`` (real ids)."""
+    """The subgraph of the real graph induced by ``nodes`` ((k,) real node ids), with the real
+    features and labels of those nodes; ``source_nodes`` keeps the ids (sorted)."""
     nodes = nodes.sort().values.cpu()
-    data = task.data
-    edge_index, edge_weight = subgraph(nodes, data.edge_index, getattr(data, "edge_weight", None),
-                                       relabel_nodes=True, num_nodes=data.num_nodes)
-    return CondensedGraph(x=data.x[nodes].clone(), y=data.y[nodes].clone(), edge_index=edge_index,
+    edge_index, edge_weight = induced_edges(task.data, nodes)
+    return CondensedGraph(x=task.data.x[nodes].clone(), y=task.data.y[nodes].clone(), edge_index=edge_index,
                           edge_weight=edge_weight, source_nodes=nodes)
 
 
@@ -67,6 +66,14 @@ class EmbeddingConfig:
     lr: float = 0.01
     weight_decay: float = 5e-4
 
+    def __post_init__(self) -> None:
+        if self.hidden < 1:
+            raise UserError(f"hidden must be ≥ 1, got {self.hidden}")
+        self.train_config()  # validates epochs, lr and weight decay now, not after minutes of work
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs, lr=self.lr, weight_decay=self.weight_decay)
+
 
 class _EmbeddingCoreset(NodeCondenser):
     Config = EmbeddingConfig
@@ -78,15 +85,18 @@ class _EmbeddingCoreset(NodeCondenser):
         one seed train the embedding model once.
         """
         data = task.data
+        weight = getattr(data, "edge_weight", None)
+        tensors = [data.x, data.edge_index, data.y, data.train_mask, data.val_mask]
         key = {"what": "coreset-embedding-v1", "seed": self.seed, "config": dataclasses.asdict(self.config),
-               "graph": fingerprint(data.x, data.edge_index, data.y, data.train_mask, data.val_mask)}
+               "graph": fingerprint(*tensors, *([weight] if weight is not None else [])),
+               "device": task.device.type, "torch": torch.__version__}
         return cached_tensor(key, lambda: self._train_embedding(task, log))
 
     def _train_embedding(self, task: NodeTask, log) -> torch.Tensor:
         cfg = self.config
         seed_everything(derive_seed(self.seed, "embedding"))
         model_cfg = ModelConfig(arch="gcn", hidden=cfg.hidden)
-        train_cfg = TrainConfig(epochs=cfg.epochs, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        train_cfg = cfg.train_config()
         model = model_cfg.build(task.num_features, task.num_classes).to(task.device)
         score = task.train_and_score(task.train_side, model_cfg, train_cfg, self.seed, model=model)
         log(f"embedding GCN: val {100 * score.val:.1f}% at epoch {score.best_epoch}")

@@ -35,6 +35,7 @@ from graphdistill.graph.formats import GRAPHSAINT_FILES, OGBN_ARXIV_FILES, read_
 PLANETOID_URL = "https://github.com/kimiyoung/planetoid/raw/master/data"
 PLANETOID_SUFFIXES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
 MIRROR_SPLIT_SEED = 0
+NODES, GRAPHS = "node classification", "graph classification"
 
 
 def load_dataset(name: str, root: str | Path | None = None, **kwargs):
@@ -196,7 +197,7 @@ def _load_arxiv(root: Path) -> Data:
 
 
 register_dataset(DatasetSpec(
-    name="cora", modality="graph", description="citation graph, 2708 nodes, 7 classes (Planetoid)",
+    name="cora", modality="graph", task=NODES, description="citation graph, 2708 nodes, 7 classes (Planetoid)",
     provenance="Planetoid data files, Yang et al. 2016",
     sources=(_planetoid_source("Cora"),
              Source(name="mirror", files=tuple(CORA_MIRROR.members.values()), load=load_cora_mirror,
@@ -204,27 +205,27 @@ register_dataset(DatasetSpec(
                     mirror=CORA_MIRROR)),
 ))
 register_dataset(DatasetSpec(
-    name="citeseer", modality="graph", description="citation graph, 3327 nodes, 6 classes (Planetoid)",
+    name="citeseer", modality="graph", task=NODES, description="citation graph, 3327 nodes, 6 classes (Planetoid)",
     provenance="Planetoid data files, Yang et al. 2016", sources=(_planetoid_source("CiteSeer"),),
 ))
 register_dataset(DatasetSpec(
-    name="pubmed", modality="graph", description="citation graph, 19717 nodes, 3 classes (Planetoid)",
+    name="pubmed", modality="graph", task=NODES, description="citation graph, 19717 nodes, 3 classes (Planetoid)",
     provenance="Planetoid data files, Yang et al. 2016", sources=(_planetoid_source("PubMed"),),
 ))
 register_dataset(DatasetSpec(
-    name="ogbn-arxiv", modality="graph", description="arXiv citation graph, 169343 nodes, 40 classes",
+    name="ogbn-arxiv", modality="graph", task=NODES, description="arXiv citation graph, 169343 nodes, 40 classes",
     provenance="OGB (Hu et al. 2020): unzip arxiv.zip from the OGB site as <root>/ogbn_arxiv",
     sources=(Source(
         name="ogb-raw", load=_load_arxiv, description="OGB raw CSVs, time split",
         files=tuple(f"ogbn_arxiv/{f}" for f in OGBN_ARXIV_FILES)),),
 ))
 register_dataset(DatasetSpec(
-    name="flickr", modality="graph", description="image graph, 89250 nodes, 7 classes, inductive",
+    name="flickr", modality="graph", task=NODES, description="image graph, 89250 nodes, 7 classes, inductive",
     provenance="GraphSAINT (Zeng et al. 2020) data folder 'flickr' as <root>/flickr",
     sources=(_saint_source("flickr"),),
 ))
 register_dataset(DatasetSpec(
-    name="reddit", modality="graph", description="post graph, 232965 nodes, 41 classes, inductive",
+    name="reddit", modality="graph", task=NODES, description="post graph, 232965 nodes, 41 classes, inductive",
     provenance="GraphSAINT (Zeng et al. 2020) data folder 'reddit' as <root>/reddit",
     sources=(_saint_source("reddit"),),
 ))
@@ -235,7 +236,7 @@ MUTAG_MIRROR = WheelMirror(
     members={f"grakel/tests/data/MUTAG/MUTAG_{s}.txt": f"tu/MUTAG/raw/MUTAG_{s}.txt" for s in _TU_FILES},
 )
 register_dataset(DatasetSpec(
-    name="mutag", modality="graph", description="188 molecule graphs, 2 classes (TU)",
+    name="mutag", modality="graph", task=GRAPHS, description="188 molecule graphs, 2 classes (TU)",
     provenance="TU collection (Morris et al. 2020)",
     sources=(Source(name="tu", load=lambda root: load_tu(root, "MUTAG"), description="TU text format",
                     files=tuple(MUTAG_MIRROR.members.values()), mirror=MUTAG_MIRROR),),

@@ -16,8 +16,12 @@ from dataclasses import dataclass, field
 import torch
 from torch_geometric.utils import add_remaining_self_loops, coalesce, dense_to_sparse
 
-# CSR tensors are used deliberately and tested here; torch's one-off "beta" notice is noise.
-warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+
+def _to_csr(tensor: torch.Tensor) -> torch.Tensor:
+    # CSR tensors are used deliberately and tested here; torch's one-off "beta" notice is noise.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
+        return tensor.to_sparse_csr()
 
 
 @dataclass
@@ -126,7 +130,7 @@ class GraphInput:
 def _csr(edge_index: torch.Tensor, values: torch.Tensor, n: int) -> torch.Tensor:
     """Row i of the operator aggregates over edges (i, j): out_i = sum_j value_ij * h_j."""
     edge_index, values = coalesce(edge_index, values, num_nodes=n)
-    return torch.sparse_coo_tensor(edge_index, values, (n, n), check_invariants=False).coalesce().to_sparse_csr()
+    return _to_csr(torch.sparse_coo_tensor(edge_index, values, (n, n), check_invariants=False).coalesce())
 
 
 def as_features(x: torch.Tensor, sparse_below: float = 0.1, min_size: int = 2**20) -> torch.Tensor:
@@ -138,4 +142,4 @@ def as_features(x: torch.Tensor, sparse_below: float = 0.1, min_size: int = 2**2
     if x.layout != torch.strided or x.requires_grad or x.dim() != 2 or x.numel() < min_size:
         return x
     density = float((x != 0).float().mean()) if x.numel() else 1.0
-    return x.to_sparse_csr() if density < sparse_below else x
+    return _to_csr(x) if density < sparse_below else x

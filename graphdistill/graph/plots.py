@@ -7,7 +7,7 @@ import os
 import networkx as nx
 import torch
 
-from graphdistill.core.plots import plt, save_figure
+from graphdistill.core.plots import new_figure, save_figure
 from graphdistill.graph.condensed import CondensedGraph
 
 MAX_DRAWN_EDGES = 5000
@@ -25,7 +25,7 @@ def draw_condensed_graph(graph: CondensedGraph, path: str | os.PathLike, title: 
         order = sorted(range(len(edges)), key=lambda i: -weights[i])[:MAX_DRAWN_EDGES]
         g.add_weighted_edges_from((*edges[i], weights[i]) for i in order)
     layout = nx.spring_layout(g, seed=0)
-    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    fig, ax = new_figure(5.5, 5.5)
     weights = [d["weight"] for _, _, d in g.edges(data=True)]
     top = max(weights, default=1.0) or 1.0
     nx.draw_networkx_edges(g, layout, ax=ax, width=0.6,

@@ -17,9 +17,11 @@ Every file is written atomically. Running the same command again resumes from th
 from __future__ import annotations
 
 import dataclasses
+import json
 import platform
 import time
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -27,15 +29,16 @@ from torch_geometric.data import Data
 
 from graphdistill.core.budget import Budget
 from graphdistill.core.checkpoint import Checkpoint
+from graphdistill.core.datasets import DATASETS
 from graphdistill.core.datasets import fetch as fetch_dataset
 from graphdistill.core.device import resolve_device
 from graphdistill.core.errors import UserError
 from graphdistill.core.evaluate import RunScore, Summary, TrainConfig
 from graphdistill.core.io import leftover_partials, read_json, write_json, write_text
 from graphdistill.core.plots import plot_training_curves
-from graphdistill.graph import datasets as _graph_datasets  # noqa: F401  (registers the graph datasets)
 from graphdistill.graph.condense import CONDENSERS
 from graphdistill.graph.condensed import FILE_NAME, CondensedGraph
+from graphdistill.graph.datasets import NODES  # importing it registers the graph datasets
 from graphdistill.graph.plots import draw_condensed_graph
 from graphdistill.graph.train import GraphSide, ModelConfig, NodeTask
 
@@ -77,19 +80,36 @@ def _progress(enabled: bool, desc: str):
 
 def load_node_dataset(name: str, data_root=None) -> tuple[Data, str]:
     """The graph and the name of the source it came from (e.g. ``planetoid`` or ``mirror``)."""
-    found = fetch_dataset(name, data_root)
-    data = found.load()
-    if not isinstance(data, Data) or getattr(data, "train_mask", None) is None:
+    if DATASETS.get(name).task != NODES:
         raise UserError(f"dataset {name!r} is not a node-classification graph; "
                         "node condensation needs one such as cora, citeseer or pubmed")
-    return data, found.source.name
+    found = fetch_dataset(name, data_root)
+    return found.load(), found.source.name
+
+
+def evaluation_config(dataset: str, epochs: int) -> TrainConfig:
+    """The evaluation optimiser for ``dataset``: GCond's defaults plus the dataset's preset."""
+    presets = json.loads(resources.files("graphdistill.graph").joinpath("presets/evaluation.json").read_text())
+    return TrainConfig(epochs=epochs, **presets.get(dataset, {}))
+
+
+def read_run_json(path: Path) -> dict:
+    try:
+        value = read_json(path)
+    except (OSError, ValueError) as err:
+        raise UserError(f"{path} is unreadable ({err}); delete the run folder and run again") from err
+    if not isinstance(value, dict):
+        raise UserError(f"{path} is not a graphdistill run file; delete the run folder and run again")
+    return value
 
 
 def prepare_folder(out: Path, identity: dict) -> None:
     """Refuse a folder that holds anything but this same run; create it otherwise."""
+    if out.exists() and not out.is_dir():
+        raise UserError(f"output path {out} is a file, not a folder; choose another --out")
     config = out / "config.json"
     if config.is_file():
-        previous = read_json(config).get("identity")
+        previous = read_run_json(config).get("identity")
         if previous != identity:
             changed = sorted(k for k in identity if previous is None or previous.get(k) != identity[k])
             raise UserError(f"output folder {out} holds a different run (differs in {', '.join(changed)}); "
@@ -120,7 +140,7 @@ class _ResumableEvaluation:
 
         return task.evaluate(side, runs=spec.runs, seed=spec.seed,
                              model_config=ModelConfig(arch=spec.arch),
-                             train_config=TrainConfig(epochs=spec.epochs), done=done,
+                             train_config=evaluation_config(spec.dataset, spec.epochs), done=done,
                              on_run_done=save, progress=_progress(progress, f"evaluating {spec.arch}"))
 
 
@@ -136,13 +156,13 @@ def condense_run(spec: RunSpec, *, out: str | Path | None = None, data_root=None
     data, source = load_node_dataset(spec.dataset, data_root)
     condenser = method_cls(budget=spec.budget, ratio=spec.ratio, ratio_of=spec.ratio_of, seed=spec.seed,
                            device=device, **spec.hyper)
-    budget = condenser.resolve_budget(data)
+    budget, _ = condenser.plan(data)  # every input check, before any folder or long work
     out = Path(out) if out else RUNS_ROOT / f"{spec.dataset}-{spec.method}-{budget.size}-{spec.seed}"
     identity = spec.identity(budget, source)
     prepare_folder(out, identity)
     if (out / "metrics.json").is_file():
         log(f"{out} is complete; delete metrics.json to evaluate again")
-        return read_json(out / "metrics.json")
+        return read_run_json(out / "metrics.json")
     write_json(out / "config.json", {"identity": identity, "budget": budget.describe(),
                                       "ratio_of_train": budget.ratio_of_train,
                                       "ratio_of_full": budget.ratio_of_full,
@@ -181,7 +201,7 @@ def whole_graph_run(spec: RunSpec, *, out: str | Path | None = None, data_root=N
     identity = spec.identity(None, source)
     prepare_folder(out, identity)
     if (out / "metrics.json").is_file():
-        return read_json(out / "metrics.json")
+        return read_run_json(out / "metrics.json")
     write_json(out / "config.json", {"identity": identity, "environment": _environment(device)})
     task = NodeTask(data, device)
     summary = _ResumableEvaluation(out).run(task, task.train_side, spec, progress, log)
@@ -238,11 +258,15 @@ def evaluate_run_dir(run_dir: str | Path, archs: list[str], *, runs: int | None 
     run_dir = Path(run_dir)
     for arch in archs:
         MODELS.get(arch)
+    if runs is not None and runs < 1:
+        raise UserError(f"runs must be ≥ 1, got {runs}")
     if not (run_dir / "config.json").is_file():
         raise UserError(f"{run_dir} is not a run folder (no config.json); run `graphdistill condense` first")
     if not (run_dir / "metrics.json").is_file():
         raise UserError(f"{run_dir} is unfinished; rerun its `graphdistill condense` command to finish it")
-    identity = read_json(run_dir / "config.json")["identity"]
+    identity = read_run_json(run_dir / "config.json").get("identity")
+    if not isinstance(identity, dict):
+        raise UserError(f"{run_dir / 'config.json'} has no run identity; rerun the condensation")
     condensed = CondensedGraph.load(run_dir)
     device = resolve_device(device)
     data, source = load_node_dataset(identity["dataset"], data_root)
@@ -255,12 +279,12 @@ def evaluate_run_dir(run_dir: str | Path, archs: list[str], *, runs: int | None 
     for arch in archs:
         summary = task.evaluate(side, runs=runs or identity["runs"], seed=identity["seed"],
                                 model_config=ModelConfig(arch=arch),
-                                train_config=TrainConfig(epochs=identity["epochs"]),
+                                train_config=evaluation_config(identity["dataset"], identity["epochs"]),
                                 progress=_progress(progress, f"evaluating {arch}"))
         results[arch] = summary.to_dict()
         log(f"{arch}: {summary.describe()} %")
     metrics_path = run_dir / "metrics.json"
-    metrics = read_json(metrics_path)
+    metrics = read_run_json(metrics_path)
     metrics.setdefault("cross_arch", {}).update(results)
     write_json(metrics_path, metrics)
     return results

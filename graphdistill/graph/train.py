@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch_geometric.data import Data
 from torch_geometric.utils import subgraph
 
+from graphdistill.core.device import resolve_device
 from graphdistill.core.evaluate import RunScore, Summary, TrainConfig, fit_select_on_val, repeat_runs
 from graphdistill.graph.graph_input import GraphInput, as_features
 from graphdistill.graph.models import build_model
@@ -47,12 +48,16 @@ class GraphSide:
     mask: torch.Tensor | None = None  # nodes whose labels count; None = all
 
 
+def induced_edges(data: Data, nodes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Edges (2, E') and weights (E',) or None of the subgraph induced by sorted ``nodes`` (k,),
+    relabelled 0..k-1."""
+    return subgraph(nodes, data.edge_index, getattr(data, "edge_weight", None), relabel_nodes=True,
+                    num_nodes=data.num_nodes)
+
+
 def induced(data: Data, nodes: torch.Tensor, device: torch.device) -> GraphSide:
-    """The subgraph induced by ``nodes`` (sorted (k,) int64), relabelled 0..k-1."""
-    edge_index, edge_weight = subgraph(
-        nodes, data.edge_index, getattr(data, "edge_weight", None), relabel_nodes=True,
-        num_nodes=data.num_nodes,
-    )
+    """The subgraph induced by ``nodes`` (sorted (k,) int64) as a side on ``device``."""
+    edge_index, edge_weight = induced_edges(data, nodes)
     graph = GraphInput(len(nodes), edge_index.to(device),
                        None if edge_weight is None else edge_weight.to(device))
     return GraphSide(as_features(data.x[nodes]).to(device), graph, data.y[nodes].to(device))
@@ -61,9 +66,9 @@ def induced(data: Data, nodes: torch.Tensor, device: torch.device) -> GraphSide:
 class NodeTask:
     """The real graph prepared for repeated evaluation on ``device``."""
 
-    def __init__(self, data: Data, device: torch.device | str = "cpu") -> None:
+    def __init__(self, data: Data, device: torch.device | str = "auto") -> None:
         self.data = data
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.num_features = data.num_features
         self.num_classes = int(data.y.max()) + 1
         self.inductive = bool(getattr(data, "inductive", False))
@@ -81,7 +86,8 @@ class NodeTask:
             self.test_mask = data.test_mask.to(self.device)
 
     def scores(self, model: torch.nn.Module) -> dict[str, float]:
-        """Validation and test accuracy of ``model`` (call in eval mode, under no_grad)."""
+        """Validation and test accuracy of ``model`` (call in eval mode, under no_grad): on the
+        full graph's masks (transductive) or the val/test subgraphs (inductive)."""
         if self.inductive:
             return {"val": _accuracy(model, self.val_side), "test": _accuracy(model, self.test_side)}
         pred = model(self.full.x, self.full.graph).argmax(1)

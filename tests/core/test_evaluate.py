@@ -44,3 +44,24 @@ def test_population_std_and_resume_identity():
     assert [r.test for r in resumed.runs] == [r.test for r in full.runs]
     s = Summary([RunScore(0, 0, t, 0, 0) for t in (0.7, 0.8, 0.9)])
     assert s.test_mean == pytest.approx(0.8) and s.test_std == pytest.approx((2 / 3) ** 0.5 * 0.1)
+
+
+def test_gcond_schedule_restarts_adam_at_half_with_a_tenth_of_the_lr():
+    built = []
+
+    class Spy(TrainConfig):
+        def optimizer(self, model, lr):
+            built.append(lr)
+            return super().optimizer(model, lr)
+
+    model = torch.nn.Linear(2, 1)
+    fit_select_on_val(model, lambda m: m(torch.ones(1, 2)).sum() ** 2, lambda m: {"val": 0.0}, Spy(epochs=10))
+    assert built == [0.01, pytest.approx(0.001)]
+
+
+@pytest.mark.parametrize("kwargs", [{"epochs": 0}, {"epochs": 2.5}, {"lr": -1.0}, {"lr_decay_at": 1.5}])
+def test_train_config_rejects_bad_values(kwargs):
+    from graphdistill.core.errors import UserError
+
+    with pytest.raises(UserError):
+        TrainConfig(**kwargs)

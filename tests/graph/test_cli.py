@@ -54,9 +54,17 @@ def test_condense_writes_a_complete_run_folder_and_evaluates_other_archs(data_ro
     (["condense", "mutag", "--method", "random", "--budget", "10"], "not a node-classification"),
     (["evaluate", "/nonexistent-run", "--arch", "gcn"], "not a run folder"),
     (["datasets", "fetch"], "name the dataset"),
+    (["condense", "cora", "--method", "herding", "--budget", "14", "--hp", "epochs=abc"], "must be int"),
+    (["condense", "cora", "--method", "herding", "--budget", "14", "--hp", "epochs=0"], "epochs must be"),
+    (["condense", "cora", "--method", "herding", "--budget", "14", "--hp", "epoch=3"], "unknown hyper-parameter"),
+    (["demo", "--budgets", "35,9999"], "exceeds the 140 training nodes"),
+    (["demo", "--arch", "gcnn"], "unknown graph model"),
+    (["whole", "cora", "--runs", "0"], "--runs must be"),
 ])
-def test_bad_input_is_one_line_and_exit_code_2(args, message, data_root, capsys):
+def test_bad_input_is_one_line_and_exit_code_2(args, message, data_root, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     code, _, err = run_cli([*args, "--data-root", str(data_root)], capsys)
+    assert not (tmp_path / "runs").exists()  # refused before any folder or long work
     assert code == 2
     assert message.replace("\\", "") in err or __import__("re").search(message, err), err
     assert err.count("\n") == 1
@@ -74,6 +82,21 @@ def test_output_folder_holding_another_run_is_refused(data_root, tmp_path, capsy
     code, _, err = run_cli([*base[:-4], "--out", str(other), "--budget", "7",
                             "--data-root", str(data_root), *SMALL], capsys)
     assert code == 2 and "not a graphdistill run" in err
+    code, _, err = run_cli([*base[:-4], "--out", str(other / "notes.txt"), "--budget", "7",
+                            "--data-root", str(data_root), *SMALL], capsys)
+    assert code == 2 and "is a file" in err
+    (out / "config.json").write_text("{ truncated")
+    code, _, err = run_cli([*base, "--budget", "7", *SMALL], capsys)
+    assert code == 2 and "unreadable" in err
+    code, _, err = run_cli(["evaluate", str(out), "--runs", "0"], capsys)
+    assert code == 2 and "runs must be" in err
+
+
+def test_budget_below_the_number_of_classes_leaves_no_folder(data_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    code, _, err = run_cli(["condense", "cora", "--method", "random", "--budget", "3", "--out", str(out),
+                            "--data-root", str(data_root), *SMALL], capsys)
+    assert code == 2 and "7 classes" in err and not out.exists()
 
 
 def test_missing_data_files_fail_before_work(tmp_path, monkeypatch, capsys):

@@ -67,7 +67,9 @@ def test_bad_hyper_parameters_and_data(cora):
     with pytest.raises(UserError, match="unknown hyper-parameter"):
         Herding(budget=10, epoch=3)
     with pytest.raises(UserError, match="exactly one"):
-        RandomCoreset()
+        RandomCoreset().fit(cora)
+    with pytest.raises(UserError, match="must be float"):
+        Herding(budget=10, lr="fast")
     bad = cora.clone()
     bad.x = bad.x.clone()
     bad.x[0, 0] = float("nan")

@@ -110,3 +110,22 @@ def test_mutag_through_the_wheel_mirror(tmp_path, monkeypatch, data_root):
     for name in ds.DATASETS.get("mutag").sources[0].files:  # byte-identical to the TU release
         assert (tmp_path / name).read_bytes() == (data_root / name).read_bytes()
     assert len(graphs) == 188
+
+
+def test_a_corrupt_cached_wheel_is_removed(tmp_path, monkeypatch):
+    monkeypatch.delenv(ds.ENV_DATA, raising=False)
+    monkeypatch.setenv(ds.ENV_OFFLINE, "1")
+    wheels = ds.cache_dir() / "wheels"
+    wheels.mkdir(parents=True)
+    bad = wheels / "graphdatascience-2.2-py3-none-any.whl"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(DataNotFoundError, match="corrupt"):
+        ds.fetch("cora", tmp_path / "root", log=lambda _: None)
+    assert not bad.exists()
+
+
+def test_fetch_skips_roots_it_cannot_write(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert not ds._writable(blocker / "root")
+    assert ds._writable(tmp_path / "new" / "root")
