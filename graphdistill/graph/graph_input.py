@@ -70,13 +70,14 @@ class GraphInput:
 
     def sparse_edges(self, threshold: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
         """(edge_index, edge_weight) without self loops, keeping weights > ``threshold``."""
+        return self._cached(f"edges>{threshold}", lambda: self._sparse_edges(threshold))
+
+    def _sparse_edges(self, threshold: float) -> tuple[torch.Tensor, torch.Tensor]:
         if self.dense_adj is not None:
             adj = self.dense_adj * (self.dense_adj > threshold)
             adj = adj - torch.diag_embed(torch.diagonal(adj))
             return dense_to_sparse(adj)
-        weight = self.edge_weight
-        if weight is None:
-            weight = torch.ones(self.edge_index.shape[1], device=self.edge_index.device)
+        weight = self._weights()
         keep = (weight > threshold) & (self.edge_index[0] != self.edge_index[1])
         return self.edge_index[:, keep], weight[keep]
 
@@ -88,7 +89,7 @@ class GraphInput:
         """D^-1 A: weighted mean over neighbours (GraphSAGE's mean aggregator); no self loops."""
         return self._cached("mean", self._mean_operator)
 
-    def _cached(self, key: str, build) -> torch.Tensor:
+    def _cached(self, key: str, build):
         # A differentiable dense adjacency changes every step: never cache its operators.
         if self.dense_adj is not None and self.dense_adj.requires_grad:
             return build()

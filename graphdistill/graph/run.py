@@ -214,6 +214,7 @@ def whole_graph_run(spec: RunSpec, *, out: str | Path | None = None, data_root=N
 
 
 def _finish(out: Path, spec: RunSpec, metrics: dict, summary: Summary, condensed: CondensedGraph | None) -> None:
+    metrics.update(peak_memory_mib())
     title = f"{spec.dataset} / {spec.method} / {metrics['budget']} nodes"
     plot_training_curves([r.curves for r in summary.runs], out / "curves.png", title)
     if condensed is not None:
@@ -227,10 +228,12 @@ def _report(spec: RunSpec, m: dict, condensed: CondensedGraph | None) -> str:
     lines = [
         f"# {spec.dataset} — {spec.method}", "",
         f"- budget: {m['budget_description']}",
-        f"- per-class counts: {m.get('per_class')}" if m.get("per_class") else "",
+        f"- per-class counts: {m.get('per_class')}" if m.get("per_class") else None,
         f"- evaluation: {m['runs']} fresh {spec.arch.upper()} models, {spec.epochs} epochs each, "
         "checkpoint selected on validation accuracy, test accuracy reported",
-        f"- seed: {spec.seed}", "",
+        f"- seed: {spec.seed}",
+        f"- peak memory: {m['peak_rss_mib']:.0f} MiB resident" if "peak_rss_mib" in m else None,
+        f"- peak GPU memory: {m['peak_cuda_mib']:.0f} MiB" if "peak_cuda_mib" in m else None, "",
         "| method | budget | test accuracy (%) | validation (%) | condense (s) | evaluate (s) |",
         "|---|---|---|---|---|---|",
         f"| {spec.method} | {m['budget']} | {100 * m['test_mean']:.2f} ± {100 * m['test_std']:.2f} | "
@@ -243,6 +246,21 @@ def _report(spec: RunSpec, m: dict, condensed: CondensedGraph | None) -> str:
         lines += [f"Condensed graph: {condensed.num_nodes} nodes, {n_edges} undirected edges, saved "
                   f"with labels in `{FILE_NAME}`.", "", "![condensed graph](graph.png)", ""]
     return "\n".join(line for line in lines if line is not None) + "\n"
+
+
+def peak_memory_mib() -> dict:
+    """Peak resident memory of this process and, on CUDA, peak allocated GPU memory (MiB)."""
+    peaks = {}
+    try:
+        import resource
+
+        # ru_maxrss is KiB on Linux (bytes on macOS, where this slightly overstates).
+        peaks["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    except ImportError:  # not on POSIX
+        pass
+    if torch.cuda.is_available():
+        peaks["peak_cuda_mib"] = torch.cuda.max_memory_allocated() / 2**20
+    return peaks
 
 
 def _environment(device: torch.device) -> dict:
