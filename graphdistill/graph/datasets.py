@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch_geometric.data import Data, InMemoryDataset
 from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
@@ -115,7 +116,7 @@ def load_cora_mirror(root: Path, normalize_features: bool = True) -> Data:
     try:
         nodes = pd.read_parquet(nodes_path)
         rels = pd.read_parquet(rels_path)
-        x = torch.tensor(np_stack(nodes["features"].to_numpy()), dtype=torch.float32)
+        x = torch.tensor(_stack_rows(nodes["features"].to_numpy()), dtype=torch.float32)
         y = torch.tensor(nodes["subject"].to_numpy(), dtype=torch.long)
         index = pd.Series(range(len(nodes)), index=nodes["nodeId"].to_numpy())
         src = torch.tensor(index.loc[rels["sourceNodeId"].to_numpy()].to_numpy())
@@ -132,9 +133,8 @@ def load_cora_mirror(root: Path, normalize_features: bool = True) -> Data:
     return _finish(data, inductive=False, normalize_features=normalize_features, name="cora")
 
 
-def np_stack(rows):
-    import numpy as np
-
+def _stack_rows(rows) -> np.ndarray:
+    """Parquet list cells (one array per node) → an (N, F) array."""
     return np.stack([np.asarray(r) for r in rows])
 
 
