@@ -116,11 +116,12 @@ def build_config(config_cls: type, values: dict[str, Any], owner: str):
         raise UserError(f"unknown hyper-parameter(s) {unknown} for {owner}; known: {sorted(fields) or 'none'}")
     for name, value in values.items():
         default = fields[name].default
-        expected = float if isinstance(default, float) else type(default)
-        ok = isinstance(value, expected) and not (expected is not bool and isinstance(value, bool))
-        if expected is float:
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if default is not dataclasses.MISSING and default is not None and not ok:
+        if default is dataclasses.MISSING or default is None:
+            continue
+        expected = type(default)
+        # bool is an int subclass: accept it only where a bool is expected; ints are fine floats.
+        accepted = (int, float) if expected is float else (expected,)
+        if not isinstance(value, accepted) or (isinstance(value, bool) and expected is not bool):
             raise UserError(f"hyper-parameter {name} of {owner} must be {expected.__name__}, got {value!r}")
     return config_cls(**values)
 
