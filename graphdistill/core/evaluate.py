@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from graphdistill.core.errors import UserError
+from graphdistill.core.optim import adam
 from graphdistill.core.seed import derive_seed, seed_everything
 
 
@@ -108,9 +109,7 @@ class TrainConfig:
             raise UserError(f"lr_decay_at must be in (0, 1] or None, got {self.lr_decay_at!r}")
 
     def optimizer(self, model: nn.Module, lr: float) -> torch.optim.Optimizer:
-        # The fused kernel is 3x faster than the default on CPU for a 1433x256 GCN (0.6 vs 1.8 ms).
-        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=self.weight_decay,
-                                fused=_fused_ok(model))
+        return adam(model.parameters(), lr=lr, weight_decay=self.weight_decay)
 
 
 def fit_select_on_val(
@@ -155,12 +154,6 @@ def fit_select_on_val(
     if best_epoch >= 0:
         model.load_state_dict(best_state)
     return best_epoch, best, curves
-
-
-def _fused_ok(model: nn.Module) -> bool:
-    params = list(model.parameters())
-    return bool(params) and all(p.dtype in (torch.float32, torch.float64) and p.device.type in ("cpu", "cuda")
-                                and not p.is_sparse for p in params)
 
 
 def repeat_runs(

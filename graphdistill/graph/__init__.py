@@ -5,11 +5,12 @@ from graphdistill.graph.condense import CONDENSERS, NodeCondenser
 from graphdistill.graph.condensed import CondensedGraph
 from graphdistill.graph.coreset import Herding, KCenter, RandomCoreset
 from graphdistill.graph.datasets import load_dataset
+from graphdistill.graph.gcond import GCond, GCondX, OneStepGCond
 from graphdistill.graph.graph_input import GraphInput
 from graphdistill.graph.models import MODELS, build_model
 from graphdistill.graph.train import ModelConfig, NodeTask
 
 __all__ = [
-    "CONDENSERS", "CondensedGraph", "GraphInput", "Herding", "KCenter", "MODELS", "ModelConfig",
-    "NodeCondenser", "NodeTask", "RandomCoreset", "build_model", "load_dataset",
+    "CONDENSERS", "CondensedGraph", "GCond", "GCondX", "GraphInput", "Herding", "KCenter", "MODELS", "ModelConfig",
+    "NodeCondenser", "NodeTask", "OneStepGCond", "RandomCoreset", "build_model", "load_dataset",
 ]

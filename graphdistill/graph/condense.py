@@ -51,6 +51,27 @@ def check_node_data(data: Data) -> None:
         raise UserError("train_mask selects no node; condensation needs labelled training nodes")
     if (data.y[data.train_mask] < 0).any():
         raise UserError("some training nodes have no label (negative class id)")
+    check_edge_index(data.edge_index, data.num_nodes)
+    labelled = data.y[data.y >= 0].unique()
+    missing = sorted(set(labelled.tolist()) - set(data.y[data.train_mask].unique().tolist()))
+    if missing:
+        raise UserError(f"class(es) {missing} have no training node; condensation cannot learn them — "
+                        "move some labelled nodes of those classes into train_mask")
+
+
+def check_edge_index(edge_index: torch.Tensor, num_nodes: int) -> None:
+    """A (2, E) integer edge list whose ids are in [0, num_nodes). Self loops and duplicate edges
+    are allowed: duplicates are merged when the graph is prepared (GraphInput.from_data) and a
+    self loop already present is kept instead of adding one in the GCN normalisation."""
+    if edge_index.dim() != 2 or edge_index.shape[0] != 2 or edge_index.is_floating_point():
+        raise UserError(f"edge_index must be a (2, E) integer tensor, got {tuple(edge_index.shape)} "
+                        f"of {edge_index.dtype}")
+    if edge_index.numel():
+        low, high = int(edge_index.min()), int(edge_index.max())
+        if low < 0 or high >= num_nodes:
+            bad = high if high >= num_nodes else low
+            raise UserError(f"edge_index refers to node {bad} but the graph has {num_nodes} nodes "
+                            f"(ids 0..{num_nodes - 1})")
 
 
 class NodeCondenser(ABC):

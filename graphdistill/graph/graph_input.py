@@ -38,6 +38,12 @@ class GraphInput:
     dense_adj: torch.Tensor | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
+    def __post_init__(self) -> None:
+        # Duplicate edges of an unweighted graph are merged (an edge listed twice still has
+        # weight 1); weighted duplicates add up when the operators are built.
+        if self.edge_index is not None and self.edge_weight is None and self.edge_index.numel():
+            self.edge_index = coalesce(self.edge_index, num_nodes=self.num_nodes)
+
     @classmethod
     def from_data(cls, data) -> GraphInput:
         return cls(num_nodes=data.num_nodes, edge_index=data.edge_index,
