@@ -157,6 +157,7 @@ class _SGCMatching:
     def __init__(self, x: torch.Tensor, graph: GraphInput, nodes: torch.Tensor, hops: int,
                  num_classes: int) -> None:
         self.hops, self.num_classes = hops, num_classes
+        x = x.to_dense() if x.layout != torch.strided else x
         self.real_features = self.propagate(x, graph)[nodes]
 
     def propagate(self, x: torch.Tensor, graph: GraphInput | None) -> torch.Tensor:
@@ -489,10 +490,10 @@ class OneStepGCond(GCond):
 
 
 def _real_training_view(task: NodeTask) -> tuple[torch.Tensor, GraphInput, torch.Tensor]:
-    """Dense features, structure and training-node ids of the graph real gradients come from:
+    """Features (CSR when sparse), structure and training-node ids of the graph real gradients
+    come from:
     the full graph (transductive) or the training subgraph only (inductive)."""
     if task.inductive:
         side = task.train_side
-        x = task.data.x[task.train_nodes].to(task.device)
-        return x, side.graph, torch.arange(len(task.train_nodes), device=task.device)
-    return task.data.x.to(task.device), task.full.graph, task.train_nodes.to(task.device)
+        return side.x, side.graph, torch.arange(len(task.train_nodes), device=task.device)
+    return task.full.x, task.full.graph, task.train_nodes.to(task.device)

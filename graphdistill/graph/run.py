@@ -180,6 +180,7 @@ def condense_run(spec: RunSpec, *, out: str | Path | None = None, data_root=None
         condensed = condenser.fit(data, checkpoint=method_ckpt, task=task, log=log)
         condensed.meta["dataset"] = spec.dataset
         evaluation.state["condense_seconds"] = time.perf_counter() - start
+        evaluation.state["condense_peak"] = peak_memory_mib()
         evaluation.checkpoint.save(evaluation.state)
         condensed.save(out)
         method_ckpt.remove()
@@ -187,6 +188,7 @@ def condense_run(spec: RunSpec, *, out: str | Path | None = None, data_root=None
     metrics = {"dataset": spec.dataset, "method": spec.method, "budget": budget.size,
                "budget_description": budget.describe(), "per_class": condensed.meta.get("per_class"),
                "arch": spec.arch, "condense_seconds": evaluation.state.get("condense_seconds", 0.0),
+               **{f"condense_{k}": v for k, v in evaluation.state.get("condense_peak", {}).items()},
                "eval_seconds": summary.seconds, **summary.to_dict()}
     _finish(out, spec, metrics, summary, condensed)
     return metrics

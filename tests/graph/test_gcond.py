@@ -82,7 +82,7 @@ def test_presets_apply_by_dataset_and_explicit_values_win(cora):
     assert GCond(budget=10).resolved_config(planted).inner == 10  # transductive default
     assert GCond(budget=10).resolved_config(planted_graph(inductive=True)).inner == 5
     one_step = OneStepGCond(budget=70).resolved_config(cora)
-    assert (one_step.outer, one_step.inner, one_step.matching_model, one_step.distance) == (1, 0, "gcn", "mse")
+    assert (one_step.outer, one_step.inner, one_step.matching_model, one_step.lr_feat) == (1, 0, "sgc", 1e-3)
     assert GCondX(budget=70).resolved_config(cora).structure == "none"
     with pytest.raises(UserError, match="fixes structure"):
         GCondX(budget=70, structure="pge")
