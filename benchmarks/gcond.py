@@ -106,22 +106,32 @@ def main() -> None:
                 for seed in (int(s) for s in args.seeds.split(",")):
                     rows.append(run_cell(dataset, method, budget, seed, args))
                     print(table(rows[-1:]), flush=True)
+                    report = save(rows, args, time.perf_counter() - start)  # after every cell
+    print(report)
+
+
+def save(rows: list[dict], args, seconds: float) -> str:
+    """Merge ``rows`` into ``benchmarks/results/gcond-<tag>.json`` and rewrite the Markdown."""
     machine = {"cpu_threads": torch.get_num_threads(), "platform": platform.platform(), "torch": torch.__version__,
                "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
                "device": args.device}
-    results = Path("benchmarks/results")
-    previous = results / f"gcond-{args.tag}.json"
-    if previous.is_file():  # merge with cells run earlier under the same tag
-        keyed = {(r["dataset"], r["method"], r["budget"], r["seed"]): r for r in json.loads(previous.read_text())["rows"]}
-        keyed.update({(r["dataset"], r["method"], r["budget"], r["seed"]): r for r in rows})
-        rows = sorted(keyed.values(), key=lambda r: (r["dataset"], r["budget"], r["method"], r["seed"]))
-    write_json(previous, {"rows": rows, "machine": machine, "wall_seconds": time.perf_counter() - start})
+    path = Path("benchmarks/results") / f"gcond-{args.tag}.json"
+    keyed = {}
+    if path.is_file():  # cells run earlier under the same tag
+        keyed = {_key(r): r for r in json.loads(path.read_text())["rows"]}
+    keyed.update({_key(r): r for r in rows})
+    rows = sorted(keyed.values(), key=lambda r: (r["dataset"], r["budget"], r["method"], r["seed"]))
+    write_json(path, {"rows": rows, "machine": machine, "last_wall_seconds": seconds})
     report = f"# GCond benchmark ({args.tag})\n\nMachine: {machine}\n\n{table(rows)}\n"
     cross = cross_arch_table(rows)
     if cross:
         report += f"\n## Cross-architecture, Cora 70 nodes\n\n{cross}\n"
     write_text(Path("benchmarks") / f"GCOND-{args.tag}.md", report)
-    print(report)
+    return report
+
+
+def _key(row: dict) -> tuple:
+    return row["dataset"], row["method"], row["budget"], row["seed"]
 
 
 if __name__ == "__main__":

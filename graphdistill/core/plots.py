@@ -51,3 +51,18 @@ def plot_accuracy_vs_budget(rows: Sequence[Mapping], path: str | os.PathLike, ti
     ax.set(xlabel="budget (nodes)", ylabel="test accuracy (%)", title=title)
     ax.legend(fontsize=8)
     save_figure(fig, path)
+
+
+def plot_condensation_curves(matching_loss: Sequence[float], val_curve: Sequence[Sequence[float]],
+                             path: str | os.PathLike, title: str = "") -> None:
+    """Matching loss per condensation epoch and, when monitored, the validation accuracy of an
+    evaluation model trained on the graph at that epoch (pairs ``(epoch, accuracy)``)."""
+    fig, (ax_loss, ax_val) = new_figure(10, 3.6, ncols=2)
+    ax_loss.plot(range(1, len(matching_loss) + 1), matching_loss, lw=1)
+    ax_loss.set(xlabel="condensation epoch", ylabel="matching loss", title="matching loss")
+    if val_curve:
+        epochs, accuracy = zip(*val_curve, strict=True)
+        ax_val.plot(epochs, [100 * a for a in accuracy], marker="o", lw=1)
+    ax_val.set(xlabel="condensation epoch", ylabel="validation accuracy (%)", title="validation accuracy")
+    fig.suptitle(title)
+    save_figure(fig, path)

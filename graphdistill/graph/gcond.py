@@ -84,6 +84,9 @@ class GCondConfig:
         checkpoint_every: epochs between checkpoints of an interrupted condensation.
         eval_every: every this many epochs (0: never) train one evaluation GCN on the current
             condensed graph and record its validation accuracy (the curve in the report).
+        select: ``"last"`` returns the graph of the last epoch; ``"val"`` the one with the best
+            validation accuracy among those evaluated every ``eval_every`` epochs (model selection
+            on validation nodes only, as GCond's evaluator does for its GCN — never on test).
     """
 
     epochs: int = 600
@@ -106,6 +109,7 @@ class GCondConfig:
     threshold: float = 0.01
     checkpoint_every: int = 50
     eval_every: int = 0
+    select: str = "last"
 
     def __post_init__(self) -> None:
         for name in ("epochs", "outer", "hops", "hidden", "pge_hidden", "cycle", "batch_per_class",
@@ -124,6 +128,10 @@ class GCondConfig:
         if self.structure not in STRUCTURES:
             raise UserError(f"structure must be one of {STRUCTURES}, got {self.structure!r}")
         DISTANCES.get(self.distance)  # unknown names fail here, with suggestions
+        if self.select not in ("last", "val"):
+            raise UserError(f"select must be 'last' or 'val', got {self.select!r}")
+        if self.select == "val" and not self.eval_every:
+            raise UserError("select='val' needs eval_every > 0 (how often to evaluate on validation)")
 
     def updates_structure(self, epoch: int) -> bool:
         return self.structure == "pge" and epoch % self.cycle < self.structure_epochs
@@ -303,12 +311,12 @@ class _NodeMatchingProblem:
 
 
 def label_smoothness(adj: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """tr(Yᵀ L̃ Y) with L̃ = D^-1/2 (D − A) D^-1/2 (degrees + 1e-3, as GCond's code): small when
+    """tr(Yᵀ L̃ Y) with L̃ = D^-1/2 (D − A) D^-1/2 (degrees + 1e-8, as GCond's code): small when
     edges join nodes of the same class."""
     onehot = F.one_hot(labels, num_classes).to(adj.dtype)
     adj = (adj + adj.t()) / 2
     deg = adj.sum(1)
-    inv_sqrt = (deg + 1e-3).pow(-0.5)
+    inv_sqrt = (deg + 1e-8).pow(-0.5)
     laplacian = inv_sqrt[:, None] * (torch.diag(deg) - adj) * inv_sqrt[None, :]
     return torch.trace(onehot.t() @ laplacian @ onehot)
 
@@ -336,6 +344,13 @@ class _GCondRun:
         self.opt_feat = adam([synthetic.x], lr=cfg.lr_feat)
         self.opt_adj = adam(synthetic.structure.parameters(), lr=cfg.lr_adj) if synthetic.structure else None
         self.epoch, self.losses, self.val_curve = 0, [], []
+        self.best: dict[str, Any] | None = None  # best-validation snapshot, for select="val"
+
+    def record_validation(self, epoch: int, val: float) -> None:
+        self.val_curve.append([epoch, val])
+        if self.cfg.select == "val" and (self.best is None or val > self.best["val"]):
+            snapshot = {k: v.detach().clone() for k, v in self.synthetic.state_dict().items()}
+            self.best = {"epoch": epoch, "val": val, "synthetic": snapshot}
 
     def train_epoch(self) -> None:
         """A fresh matching model, ``outer`` updates of X' or of the PGE (by the alternation
@@ -363,7 +378,7 @@ class _GCondRun:
         self.epoch += 1
 
     def state_dict(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "losses": self.losses, "val_curve": self.val_curve,
+        return {"epoch": self.epoch, "losses": self.losses, "val_curve": self.val_curve, "best": self.best,
                 "synthetic": self.synthetic.state_dict(), "opt_feat": self.opt_feat.state_dict(),
                 "opt_adj": None if self.opt_adj is None else self.opt_adj.state_dict(),
                 "rng": torch.get_rng_state(), "generator": self.generator.get_state()}
@@ -376,6 +391,7 @@ class _GCondRun:
         torch.set_rng_state(state["rng"])
         self.generator.set_state(state["generator"])
         self.epoch, self.losses, self.val_curve = state["epoch"], state["losses"], state["val_curve"]
+        self.best = state["best"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -424,15 +440,19 @@ class GCond(NodeCondenser):
             done = run.epoch
             if cfg.eval_every and done % cfg.eval_every == 0:
                 score = self._monitor(task, run.synthetic, done)
-                run.val_curve.append([done, score.val])
-                log(f"epoch {done}: validation {100 * score.val:.2f}% (test {100 * score.test:.2f}%)")
+                run.record_validation(done, score.val)
+                log(f"epoch {done}: validation {100 * score.val:.2f}%")
             if done % cfg.checkpoint_every == 0 or done == cfg.epochs:
                 if checkpoint is not None and done < cfg.epochs:
                     checkpoint.save(run.state_dict())
                 log(f"epoch {done}/{cfg.epochs}: matching loss {run.losses[-1]:.4f} "
                     f"({time.perf_counter() - started:.1f} s)")
+        if cfg.select == "val" and run.best is not None:
+            run.synthetic.load_state_dict(run.best["synthetic"])
+            log(f"selected the graph of epoch {run.best['epoch']} (validation {100 * run.best['val']:.2f}%)")
         result = self._result(run.synthetic, run.losses)
         result.meta["val_curve"] = run.val_curve
+        result.meta["selected_epoch"] = run.best["epoch"] if cfg.select == "val" and run.best else cfg.epochs
         return result
 
     def _monitor(self, task: NodeTask, synthetic: SyntheticGraph, epoch: int):

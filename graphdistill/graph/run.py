@@ -8,6 +8,7 @@
     report.md        a human-readable summary with the plots below
     curves.png       training loss / validation accuracy of every evaluation run
     graph.png        a drawing of the condensed graph
+    condensation.png matching loss (and monitored validation accuracy) per epoch, for learned graphs
     checkpoint.pt    progress while the run is unfinished (removed at the end)
 
 Every file is written atomically. Running the same command again resumes from the checkpoint
@@ -35,7 +36,7 @@ from graphdistill.core.device import resolve_device
 from graphdistill.core.errors import UserError
 from graphdistill.core.evaluate import RunScore, Summary, TrainConfig
 from graphdistill.core.io import leftover_partials, read_json, write_json, write_text
-from graphdistill.core.plots import plot_training_curves
+from graphdistill.core.plots import plot_condensation_curves, plot_training_curves
 from graphdistill.graph.condense import CONDENSERS
 from graphdistill.graph.condensed import FILE_NAME, CondensedGraph
 from graphdistill.graph.datasets import NODES  # importing it registers the graph datasets
@@ -221,6 +222,9 @@ def _finish(out: Path, spec: RunSpec, metrics: dict, summary: Summary, condensed
     plot_training_curves([r.curves for r in summary.runs], out / "curves.png", title)
     if condensed is not None:
         draw_condensed_graph(condensed, out / "graph.png")
+        if condensed.meta.get("matching_loss"):
+            plot_condensation_curves(condensed.meta["matching_loss"], condensed.meta.get("val_curve", []),
+                                     out / "condensation.png", f"{title}: condensation")
     write_text(out / "report.md", _report(spec, metrics, condensed))
     write_json(out / "metrics.json", metrics)
     Checkpoint(out / "checkpoint.pt").remove()
@@ -247,6 +251,11 @@ def _report(spec: RunSpec, m: dict, condensed: CondensedGraph | None) -> str:
         n_edges = 0 if condensed.edge_index is None else condensed.edge_index.shape[1] // 2
         lines += [f"Condensed graph: {condensed.num_nodes} nodes, {n_edges} undirected edges, saved "
                   f"with labels in `{FILE_NAME}`.", "", "![condensed graph](graph.png)", ""]
+        if condensed.meta.get("matching_loss"):
+            selected = condensed.meta.get("selected_epoch")
+            lines += [f"Condensation: {len(condensed.meta['matching_loss'])} epochs"
+                      + (f", graph of epoch {selected} kept" if selected else "") + ".", "",
+                      "![condensation curves](condensation.png)", ""]
     return "\n".join(line for line in lines if line is not None) + "\n"
 
 

@@ -44,7 +44,26 @@ def test_condense_writes_a_complete_run_folder_and_evaluates_other_archs(data_ro
     assert set(json.loads((out / "metrics.json").read_text())["cross_arch"]) == {"sgc", "mlp"}
 
 
+def test_condense_with_gcond_writes_its_curves_and_the_labelled_weighted_graph(data_root, tmp_path, capsys):
+    out = tmp_path / "gcond"
+    code, stdout, _ = run_cli(["condense", "cora", "--method", "gcond", "--budget", "14", "--out", str(out),
+                               "--hp", "epochs=4", "--hp", "eval_every=2", "--hp", "outer=2",
+                               "--data-root", str(data_root), *SMALL], capsys)
+    assert code == 0 and "| cora | gcond | 14 |" in stdout
+    assert (out / "condensation.png").is_file() and "condensation curves" in (out / "report.md").read_text()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["condense_seconds"] > 0 and metrics["condense_peak_rss_mib"] > 0
+    from graphdistill.graph import CondensedGraph
+
+    graph = CondensedGraph.load(out)
+    assert graph.meta["config"]["inner"] == 15 and graph.meta["config"]["epochs"] == 4  # Cora preset + --hp
+    assert graph.edge_weight is not None and graph.y.shape == (14,)
+    assert graph.meta["selected_epoch"] in (2, 4) and len(graph.meta["val_curve"]) == 2
+
+
 @pytest.mark.parametrize("args, message", [
+    (["condense", "cora", "--method", "gcond-x", "--budget", "14", "--hp", "structure=pge"], "fixes structure"),
+    (["condense", "cora", "--method", "gcond", "--budget", "14", "--hp", "distance=cos"], "unknown gradient distance"),
     (["condense", "cora-x", "--method", "random", "--budget", "10"], "unknown dataset 'cora-x'"),
     (["condense", "cora", "--method", "gcondd", "--budget", "10"], "unknown condensation method"),
     (["condense", "cora", "--method", "random", "--budget", "0"], "positive"),

@@ -205,3 +205,14 @@ def test_short_cora_condensation_beats_the_random_coreset(cora):
     coreset = task.evaluate(RandomCoreset(budget=35, seed=0).fit(cora, task=task).to_side(), runs=2).test_mean
     assert condensed >= 0.74, condensed
     assert condensed >= coreset + 0.08, (condensed, coreset)
+
+
+def test_validation_selection_keeps_the_best_evaluated_graph():
+    data = planted_graph()
+    result = GCond(budget=9, seed=0, eval_every=2, select="val", **FAST).fit(data)
+    curve = result.meta["val_curve"]
+    assert [epoch for epoch, _ in curve] == [2, 4, 6]
+    best_epoch = max(curve, key=lambda point: point[1])[0]  # first of the best, as selected
+    assert result.meta["selected_epoch"] == best_epoch
+    with pytest.raises(UserError, match="eval_every"):
+        GCond(budget=9, select="val")
