@@ -95,6 +95,22 @@ class GraphInput:
         """D^-1 A: weighted mean over neighbours (GraphSAGE's mean aggregator); no self loops."""
         return self._cached("mean", self._mean_operator)
 
+    def cheb_operator(self) -> torch.Tensor:
+        """L̂ = 2L/λ_max − I with L = I − D^-1/2 A D^-1/2 and λ_max = 2, i.e. −D^-1/2 A D^-1/2
+        without self loops: the scaled Laplacian of ChebNet (PyG ``ChebConv``'s default)."""
+        return self._cached("cheb", self._cheb_operator)
+
+    def _cheb_operator(self) -> torch.Tensor:
+        if self.dense_adj is not None:
+            adj = self.dense_adj - torch.diag_embed(torch.diagonal(self.dense_adj))
+            deg = adj.sum(1)
+            inv_sqrt = torch.where(deg > 0, deg.clamp(min=1e-12).pow(-0.5), torch.zeros_like(deg))
+            return -(inv_sqrt[:, None] * adj * inv_sqrt[None, :])
+        edge_index, weight = self.sparse_edges()
+        deg = torch.zeros(self.num_nodes, device=weight.device).scatter_add_(0, edge_index[0], weight)
+        inv_sqrt = torch.where(deg > 0, deg.clamp(min=1e-12).pow(-0.5), torch.zeros_like(deg))
+        return _csr(edge_index, -inv_sqrt[edge_index[0]] * weight * inv_sqrt[edge_index[1]], self.num_nodes)
+
     def _cached(self, key: str, build):
         # A differentiable dense adjacency changes every step: never cache its operators.
         if self.dense_adj is not None and self.dense_adj.requires_grad:

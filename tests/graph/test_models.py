@@ -76,3 +76,31 @@ def test_dropout_matches_inverted_dropout_semantics():
     assert set(y.unique().tolist()) <= {0.0, 2.0}
     assert abs(float((y == 0).float().mean()) - 0.5) < 0.02
     assert dropout(x, 0.5, False) is x
+
+
+def test_chebnet_layer_equals_pyg_chebconv_with_the_same_weights():
+    from torch_geometric.nn import ChebConv
+
+    from graphdistill.graph.graph_input import GraphInput
+    from graphdistill.graph.models import ChebNet
+
+    torch.manual_seed(0)
+    n, f, c = 12, 5, 3
+    edge_index = torch.randint(0, n, (2, 40))
+    edge_index = torch.cat([edge_index, edge_index.flip(0)], 1)
+    weight = torch.rand(edge_index.shape[1]) + 0.1
+    weight = torch.cat([weight[:40], weight[:40]])  # symmetric weights
+    x = torch.randn(n, f)
+    for K in (1, 2, 3):
+        ours = ChebNet(f, c, num_layers=1, dropout=0.0, K=K).eval()
+        conv = ChebConv(f, c, K=K)
+        with torch.no_grad():
+            conv.lins[0].weight.copy_(ours.layers[0].weight)
+            conv.bias.copy_(ours.layers[0].bias)
+            for k in range(1, K):
+                conv.lins[k].weight.copy_(ours.higher[0][k - 1].weight)
+        expected = conv(x, edge_index, weight)
+        sparse = ours(x, GraphInput(n, edge_index, weight))
+        torch.testing.assert_close(sparse, expected, atol=1e-5, rtol=1e-5)
+        dense_adj = torch.zeros(n, n).index_put_((edge_index[0], edge_index[1]), weight, accumulate=True)
+        torch.testing.assert_close(ours(x, GraphInput.from_dense(dense_adj)), expected, atol=1e-5, rtol=1e-5)
