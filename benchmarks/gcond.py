@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from graphdistill.core.io import write_json, write_text
+from graphdistill.graph.condensed import CondensedGraph
 
 BUDGETS = {"cora": (35, 70, 140), "citeseer": (30, 60, 120)}
 CROSS_ARCHS = "sgc,appnp,sage,cheb,mlp,gat"
@@ -56,17 +57,21 @@ def run_cell(dataset: str, method: str, budget: int, seed: int, args) -> dict:
                         "--device", args.device, "--no-progress"], check=True)
         metrics = json.loads((out / "metrics.json").read_text())
     metrics["seed"] = seed
+    meta = CondensedGraph.load(out).meta
+    metrics["select"] = meta.get("config", {}).get("select", "last")
+    metrics["kept_epoch"] = meta.get("selected_epoch", meta.get("config", {}).get("epochs"))
     return metrics
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| dataset | method | nodes | seed | GCN test acc. (%) | published (%) | condense (s) | "
-             "peak RSS (MiB) | peak GPU (MiB) |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| dataset | method | nodes | seed | GCN test acc. (%) | published (%) | kept epoch | condense (s) | "
+             "peak RSS (MiB) | peak GPU (MiB) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         published = PUBLISHED.get((r["dataset"], r["budget"]), {}).get(r["method"], "—")
         gpu = f"{r['condense_peak_cuda_mib']:.0f}" if "condense_peak_cuda_mib" in r else "—"
         lines.append(f"| {r['dataset']} | {r['method']} | {r['budget']} | {r['seed']} | "
                      f"{100 * r['test_mean']:.2f} ± {100 * r['test_std']:.2f} | {published} | "
+                     f"{r.get('kept_epoch', '?')}{' (val)' if r.get('select') == 'val' else ''} | "
                      f"{r['condense_seconds']:.0f} | {r.get('condense_peak_rss_mib', r.get('peak_rss_mib', 0)):.0f} | "
                      f"{gpu} |")
     return "\n".join(lines)
