@@ -101,7 +101,12 @@ def main() -> None:
     parser.add_argument("--cross-arch", action="store_true")
     parser.add_argument("--tag", default="cpu")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/runs/gcond"))
+    parser.add_argument("--report", action="store_true",
+                        help="only merge every benchmarks/results/gcond-*.json into benchmarks/GCOND.md")
     args = parser.parse_args()
+    if args.report:
+        print(merged_report())
+        return
     start = time.perf_counter()
     rows = []
     for dataset in args.datasets.split(","):
@@ -132,6 +137,33 @@ def save(rows: list[dict], args, seconds: float) -> str:
     if cross:
         report += f"\n## Cross-architecture, Cora 70 nodes\n\n{cross}\n"
     write_text(Path("benchmarks") / f"GCOND-{args.tag}.md", report)
+    return report
+
+
+def merged_report() -> str:
+    """One table over every tag's results (the tag says where a cell ran)."""
+    rows = []
+    for path in sorted(Path("benchmarks/results").glob("gcond-*.json")):
+        data = json.loads(path.read_text())
+        tag = path.stem.removeprefix("gcond-")
+        rows += [{**r, "where": tag, "machine_info": data.get("machine")} for r in data["rows"]]
+    rows.sort(key=lambda r: (r["dataset"], r["method"], r["budget"], r["seed"]))
+    lines = ["| dataset | method | nodes | seed | where | GCN test acc. (%) | published (%) | kept epoch | "
+             "condense (s) | peak RSS (MiB) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        published = PUBLISHED.get((r["dataset"], r["budget"]), {}).get(r["method"], "—")
+        seconds = r.get("condense_seconds")
+        rss = r.get("condense_peak_rss_mib")
+        lines.append(f"| {r['dataset']} | {r['method']} | {r['budget']} | {r['seed']} | {r['where']} | "
+                     f"{100 * r['test_mean']:.2f} ± {100 * r['test_std']:.2f} | {published} | "
+                     f"{r.get('kept_epoch', '—')}{' (val)' if r.get('select') == 'val' else ''} | "
+                     f"{'—' if not isinstance(seconds, float) or seconds != seconds else f'{seconds:.0f}'} | "
+                     f"{'—' if rss is None else f'{rss:.0f}'} |")
+    report = "# GCond benchmark: every measured cell\n\n" + "\n".join(lines) + "\n"
+    cross = cross_arch_table([r for r in rows if r["where"] == "cpu"])
+    if cross:
+        report += f"\n## Cross-architecture, Cora 70 nodes (this machine)\n\n{cross}\n"
+    write_text(Path("benchmarks/GCOND.md"), report)
     return report
 
 

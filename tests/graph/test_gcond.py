@@ -198,9 +198,10 @@ def test_self_loops_and_duplicate_edges_are_normalised():
 # ---------------------------------------------------------------------------- real data
 
 def test_short_cora_condensation_beats_the_random_coreset(cora):
-    """35 nodes, one-step GCond for 150 epochs (≈10 s): well above random nodes (≈63 %)."""
+    """35 nodes, one-step GCond for 300 epochs, graph kept by validation (≈40 s): well above random
+    nodes (≈63 %)."""
     task = NodeTask(cora, "cpu")
-    result = OneStepGCond(budget=35, seed=0, epochs=150).fit(cora, task=task)
+    result = OneStepGCond(budget=35, seed=0, epochs=300).fit(cora, task=task)
     condensed = task.evaluate(result.to_side(), runs=2).test_mean
     coreset = task.evaluate(RandomCoreset(budget=35, seed=0).fit(cora, task=task).to_side(), runs=2).test_mean
     assert condensed >= 0.74, condensed
