@@ -52,6 +52,15 @@ class CondensedGraph:
     def num_nodes(self) -> int:
         return self.x.shape[0]
 
+    def thresholded(self, threshold: float) -> CondensedGraph:
+        """The same graph without the edges of weight ≤ ``threshold`` (unweighted graphs and
+        ``threshold`` ≤ 0: unchanged)."""
+        if self.edge_index is None or self.edge_weight is None or threshold <= 0:
+            return self
+        keep = self.edge_weight > threshold
+        return CondensedGraph(self.x, self.y, self.edge_index[:, keep], self.edge_weight[keep],
+                              self.source_nodes, dict(self.meta))
+
     def graph_input(self) -> GraphInput:
         if self.edge_index is None:
             return GraphInput.identity(self.num_nodes)

@@ -44,6 +44,9 @@ from graphdistill.graph.plots import draw_condensed_graph
 from graphdistill.graph.train import GraphSide, ModelConfig, NodeTask
 
 RUNS_ROOT = Path("runs")
+# Cross-architecture evaluation keeps only edges above these weights (GCond's protocol,
+# REFERENCE 2.0: GAT attends over unweighted edges, so weak ones are dropped at 0.5).
+EDGE_THRESHOLDS = {"gat": 0.5}
 WHOLE = "whole"
 
 
@@ -303,9 +306,9 @@ def evaluate_run_dir(run_dir: str | Path, archs: list[str], *, runs: int | None 
         raise UserError(f"{run_dir} was made from the {identity.get('data_source')!r} copy of "
                         f"{identity['dataset']} but the {source!r} copy was found; point --data-root at the former")
     task = NodeTask(data, device)
-    side = condensed.to_side(device)
     results = {}
     for arch in archs:
+        side = condensed.thresholded(EDGE_THRESHOLDS.get(arch, 0.0)).to_side(device)
         summary = task.evaluate(side, runs=runs or identity["runs"], seed=identity["seed"],
                                 model_config=ModelConfig(arch=arch),
                                 train_config=evaluation_config(identity["dataset"], identity["epochs"]),

@@ -217,3 +217,12 @@ def test_validation_selection_keeps_the_best_evaluated_graph():
     assert result.meta["selected_epoch"] == best_epoch
     with pytest.raises(UserError, match="eval_every"):
         GCond(budget=9, select="val")
+
+
+def test_thresholded_drops_weak_edges_only():
+    data = planted_graph()
+    result = GCond(budget=9, seed=0, **FAST).fit(data)
+    strong = result.thresholded(0.5)
+    assert (strong.edge_weight > 0.5).all()
+    assert strong.edge_index.shape[1] == int((result.edge_weight > 0.5).sum())
+    assert result.thresholded(0.0) is result and torch.equal(strong.x, result.x)
