@@ -118,7 +118,8 @@ class NodeCondenser(ABC):
         log(f"budget: {budget.describe()}; per class: {per_class.tolist()}")
         seed_everything(self.seed)
         result = self.condense(task, per_class, checkpoint=checkpoint, log=log)
-        result.meta.update({"method": self.name, "budget": budget.size, "seed": self.seed,
+        result.meta.update({"dataset": getattr(data, "name", None), "method": self.name, "budget": budget.size,
+                            "seed": self.seed,
                             "per_class": per_class.tolist(), "config": dataclasses.asdict(self.config)})
         return result
 

@@ -71,13 +71,15 @@ class CondensedGraph:
         return GraphSide(as_features(self.x).to(device), self.graph_input().to(device), self.y.to(device))
 
     def to_data(self) -> Data:
-        """As a PyG ``Data`` (``edge_weight`` set when the graph is weighted)."""
+        """As a PyG ``Data`` (``edge_weight`` set when the graph is weighted; ``meta``: source
+        dataset, method, budget and seed)."""
         data = Data(x=self.x, y=self.y, edge_index=self.edge_index if self.edge_index is not None
                     else torch.empty(2, 0, dtype=torch.long))
         if self.edge_weight is not None:
             data.edge_weight = self.edge_weight
         if self.source_nodes is not None:
             data.source_nodes = self.source_nodes
+        data.meta = {k: self.meta[k] for k in ("dataset", "method", "budget", "seed") if k in self.meta}
         return data
 
     def save(self, folder: str | os.PathLike) -> Path:

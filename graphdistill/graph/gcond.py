@@ -215,26 +215,30 @@ class _GCNMatching:
         return model(*inputs)
 
 
+def sample_per_class(labels: torch.Tensor, take: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Indices of ``take[c]`` random items of each class c (all of them when fewer), grouped by
+    class — in one vectorised pass: sort by (class, random key), keep the ranks below ``take``."""
+    keys = torch.rand(len(labels), generator=generator, device=labels.device, dtype=torch.float64)
+    order = torch.argsort(labels.double() + keys)
+    sorted_labels = labels[order]
+    counts = torch.bincount(labels, minlength=len(take))
+    rank = torch.arange(len(order), device=order.device) - (torch.cumsum(counts, 0) - counts)[sorted_labels]
+    return order[rank < take[sorted_labels]]
+
+
 class _ClassBatches:
-    """Per step, up to ``cap`` random training nodes of every class (all when fewer), drawn in
-    one vectorised pass: sort by (class, random key), keep ranks below ``cap``."""
+    """Per step, up to ``cap`` random training nodes of every class (all when fewer)."""
 
     def __init__(self, labels: torch.Tensor, num_classes: int, cap: int, generator: torch.Generator) -> None:
-        self.labels, self.num_classes, self.cap, self.generator = labels, num_classes, cap, generator
-        self.counts = torch.bincount(labels, minlength=num_classes)
-        self.starts = torch.cumsum(self.counts, 0) - self.counts
-        self.everything = bool((self.counts <= cap).all())
+        self.labels, self.num_classes, self.generator = labels, num_classes, generator
+        self.take = torch.full((num_classes,), cap, device=labels.device)
+        self.everything = bool((torch.bincount(labels, minlength=num_classes) <= cap).all())
         self.all_nodes = torch.arange(len(labels), device=labels.device)
 
     def draw(self) -> torch.Tensor:
         if self.everything:
             return self.all_nodes
-        keys = torch.rand(len(self.labels), generator=self.generator, device=self.labels.device,
-                          dtype=torch.float64)
-        order = torch.argsort(self.labels.double() + keys)
-        sorted_labels = self.labels[order]
-        rank = torch.arange(len(order), device=order.device) - self.starts[sorted_labels]
-        return order[rank < self.cap]
+        return sample_per_class(self.labels, self.take, self.generator)
 
 
 def class_means(per_item: torch.Tensor, classes: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -469,11 +473,7 @@ class GCond(NodeCondenser):
         the method's own random stream."""
         labels = task.data.y[task.train_nodes]
         generator = torch.Generator().manual_seed(derive_seed(self.seed, "initial-features"))
-        keys = torch.rand(len(labels), generator=generator, dtype=torch.float64)
-        order = torch.argsort(labels.double() + keys)
-        counts = torch.bincount(labels, minlength=len(per_class))
-        rank = torch.arange(len(order)) - (torch.cumsum(counts, 0) - counts)[labels[order]]
-        picked = order[rank < per_class[labels[order]]]  # sorted by class
+        picked = sample_per_class(labels, per_class, generator)  # grouped by class
         features = task.data.x[task.train_nodes[picked]]
         structure = None
         if self.config.structure == "pge":

@@ -104,6 +104,7 @@ def test_gcond_output_is_a_labelled_weighted_graph_with_the_allocated_classes(tm
     assert result.meta["method"] == "gcond" and len(result.meta["matching_loss"]) == FAST["epochs"]
     pyg = result.to_data()
     assert pyg.edge_index.max() < 9 and pyg.edge_weight.shape == (pyg.edge_index.shape[1],)
+    assert pyg.meta == {"dataset": "planted", "method": "gcond", "budget": 9, "seed": 0}
     result.save(tmp_path)
     loaded = type(result).load(tmp_path)
     for name in ("x", "y", "edge_index", "edge_weight"):
@@ -226,3 +227,12 @@ def test_thresholded_drops_weak_edges_only():
     assert (strong.edge_weight > 0.5).all()
     assert strong.edge_index.shape[1] == int((result.edge_weight > 0.5).sum())
     assert result.thresholded(0.0) is result and torch.equal(strong.x, result.x)
+
+
+def test_sample_per_class_takes_the_requested_counts_grouped_by_class():
+    from graphdistill.graph.gcond import sample_per_class
+
+    labels = torch.tensor([2, 0, 1, 0, 2, 2, 0, 1, 2])
+    picked = sample_per_class(labels, torch.tensor([2, 5, 1]), torch.Generator().manual_seed(0))
+    assert torch.bincount(labels[picked], minlength=3).tolist() == [2, 2, 1]  # class 1 has only 2
+    assert labels[picked].tolist() == sorted(labels[picked].tolist()) and len(set(picked.tolist())) == 5
