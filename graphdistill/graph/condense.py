@@ -14,7 +14,9 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import json
 from abc import ABC, abstractmethod
+from importlib import resources
 from typing import Any, ClassVar
 
 import torch
@@ -156,3 +158,8 @@ def condenser(name: str):
         return CONDENSERS.register(name)(cls)
 
     return decorate
+
+
+def read_preset(file_name: str) -> dict[str, Any]:
+    """A JSON preset shipped in ``graphdistill/graph/presets/`` (package data)."""
+    return json.loads(resources.files("graphdistill.graph").joinpath("presets", file_name).read_text())

@@ -31,9 +31,7 @@ applied by dataset name; anything passed explicitly wins. Example::
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
-from importlib import resources
 from typing import Any, ClassVar
 
 import torch
@@ -47,7 +45,7 @@ from graphdistill.core.evaluate import TrainConfig
 from graphdistill.core.matching import DISTANCES, match_epoch
 from graphdistill.core.optim import adam
 from graphdistill.core.seed import derive_seed
-from graphdistill.graph.condense import NodeCondenser, build_config, condenser
+from graphdistill.graph.condense import NodeCondenser, build_config, condenser, read_preset
 from graphdistill.graph.condensed import CondensedGraph
 from graphdistill.graph.graph_input import GraphInput
 from graphdistill.graph.models import build_model
@@ -139,8 +137,7 @@ class GCondConfig:
 
 def load_presets(method: str) -> dict[str, dict[str, Any]]:
     """Per-dataset hyper-parameters of ``method`` from ``presets/gcond.json``."""
-    text = resources.files("graphdistill.graph").joinpath("presets/gcond.json").read_text()
-    return json.loads(text)[method]
+    return read_preset("gcond.json")[method]
 
 
 def preset_for(method: str, data: Data) -> dict[str, Any]:
@@ -198,6 +195,7 @@ class _GCNMatching:
                  num_classes: int, hidden: int) -> None:
         self.x, self.graph, self.nodes = x, graph, nodes
         self.hops, self.hidden, self.num_classes = hops, hidden, num_classes
+        self._no_edges: GraphInput | None = None
 
     def new_model(self) -> nn.Module:
         return build_model("gcn", self.x.shape[1], self.num_classes, hidden=self.hidden,
@@ -208,7 +206,9 @@ class _GCNMatching:
 
     def synthetic_inputs(self, x: torch.Tensor, graph: GraphInput | None):
         if graph is None:  # structure-free: Â = I, dense (batched backward needs dense products)
-            graph = GraphInput.from_dense(torch.zeros(len(x), len(x), device=x.device))
+            if self._no_edges is None or self._no_edges.num_nodes != len(x):
+                self._no_edges = GraphInput.from_dense(torch.zeros(len(x), len(x), device=x.device))
+            graph = self._no_edges  # built once: its normalised operator is cached
         return x, graph
 
     def synthetic_logits(self, model: nn.Module, inputs) -> torch.Tensor:

@@ -18,11 +18,9 @@ Every file is written atomically. Running the same command again resumes from th
 from __future__ import annotations
 
 import dataclasses
-import json
 import platform
 import time
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import torch
@@ -37,7 +35,7 @@ from graphdistill.core.errors import UserError
 from graphdistill.core.evaluate import RunScore, Summary, TrainConfig
 from graphdistill.core.io import leftover_partials, read_json, write_json, write_text
 from graphdistill.core.plots import plot_condensation_curves, plot_training_curves
-from graphdistill.graph.condense import CONDENSERS
+from graphdistill.graph.condense import CONDENSERS, read_preset
 from graphdistill.graph.condensed import FILE_NAME, CondensedGraph
 from graphdistill.graph.datasets import NODES  # importing it registers the graph datasets
 from graphdistill.graph.plots import draw_condensed_graph
@@ -93,8 +91,7 @@ def load_node_dataset(name: str, data_root=None) -> tuple[Data, str]:
 
 def evaluation_config(dataset: str, epochs: int) -> TrainConfig:
     """The evaluation optimiser for ``dataset``: GCond's defaults plus the dataset's preset."""
-    presets = json.loads(resources.files("graphdistill.graph").joinpath("presets/evaluation.json").read_text())
-    return TrainConfig(epochs=epochs, **presets.get(dataset, {}))
+    return TrainConfig(epochs=epochs, **read_preset("evaluation.json").get(dataset, {}))
 
 
 def read_run_json(path: Path) -> dict:
