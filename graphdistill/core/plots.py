@@ -38,17 +38,20 @@ def plot_training_curves(runs: Sequence[Mapping[str, Sequence[float]]], path: st
 
 
 def plot_accuracy_vs_budget(rows: Sequence[Mapping], path: str | os.PathLike, title: str = "",
-                            reference: float | None = None) -> None:
-    """Test accuracy (mean ± std) against budget, one line per method."""
+                            reference: float | None = None, *, xlabel: str = "budget (nodes)",
+                            ylabel: str = "test accuracy (%)", scale: float = 100.0,
+                            reference_label: str = "whole graph") -> None:
+    """A test metric (``test_mean`` ± ``test_std``, times ``scale``) against ``budget``, one line
+    per ``method``; ``reference`` (e.g. the full-data value) as a dashed line."""
     fig, ax = new_figure(5.5, 3.8)
     for method in dict.fromkeys(r["method"] for r in rows):
         pts = sorted((r["budget"], r["test_mean"], r["test_std"]) for r in rows if r["method"] == method)
         xs, ys, es = zip(*pts, strict=True)
-        ax.errorbar(xs, [100 * y for y in ys], yerr=[100 * e for e in es], marker="o", capsize=3,
+        ax.errorbar(xs, [scale * y for y in ys], yerr=[scale * e for e in es], marker="o", capsize=3,
                     label=method)
     if reference is not None:
-        ax.axhline(100 * reference, color="k", ls="--", lw=1, label="whole graph")
-    ax.set(xlabel="budget (nodes)", ylabel="test accuracy (%)", title=title)
+        ax.axhline(scale * reference, color="k", ls="--", lw=1, label=reference_label)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.legend(fontsize=8)
     save_figure(fig, path)
 

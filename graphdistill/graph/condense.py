@@ -24,6 +24,7 @@ from torch_geometric.data import Data
 
 from graphdistill.core.budget import Budget, allocate_per_class
 from graphdistill.core.checkpoint import Checkpoint
+from graphdistill.core.config import build_config
 from graphdistill.core.device import resolve_device
 from graphdistill.core.errors import UserError
 from graphdistill.core.registry import Registry
@@ -129,25 +130,6 @@ class NodeCondenser(ABC):
     def condense(self, task: NodeTask, per_class: torch.Tensor, *, checkpoint: Checkpoint | None,
                  log) -> CondensedGraph:
         """Build the condensed graph with ``per_class[c]`` nodes of class ``c``."""
-
-
-def build_config(config_cls: type, values: dict[str, Any], owner: str):
-    """Instantiate a hyper-parameter dataclass, rejecting unknown names and wrongly typed values
-    with a one-line :class:`UserError` (ranges are the dataclass's own ``__post_init__``)."""
-    fields = {f.name: f for f in dataclasses.fields(config_cls)}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise UserError(f"unknown hyper-parameter(s) {unknown} for {owner}; known: {sorted(fields) or 'none'}")
-    for name, value in values.items():
-        default = fields[name].default
-        if default is dataclasses.MISSING or default is None:
-            continue
-        expected = type(default)
-        # bool is an int subclass: accept it only where a bool is expected; ints are fine floats.
-        accepted = (int, float) if expected is float else (expected,)
-        if not isinstance(value, accepted) or (isinstance(value, bool) and expected is not bool):
-            raise UserError(f"hyper-parameter {name} of {owner} must be {expected.__name__}, got {value!r}")
-    return config_cls(**values)
 
 
 def condenser(name: str):

@@ -40,15 +40,17 @@ from torch import nn
 from torch_geometric.data import Data
 
 from graphdistill.core.checkpoint import Checkpoint
+from graphdistill.core.config import build_config
 from graphdistill.core.errors import UserError
 from graphdistill.core.evaluate import TrainConfig
 from graphdistill.core.matching import DISTANCES, match_epoch
 from graphdistill.core.optim import adam
 from graphdistill.core.seed import derive_seed
-from graphdistill.graph.condense import NodeCondenser, build_config, condenser, read_preset
+from graphdistill.graph.condense import NodeCondenser, condenser, read_preset
 from graphdistill.graph.condensed import CondensedGraph
 from graphdistill.graph.graph_input import GraphInput
 from graphdistill.graph.models import build_model
+from graphdistill.graph.sampling import sampled_propagation
 from graphdistill.graph.structure import PairwiseStructure
 from graphdistill.graph.train import ModelConfig, NodeTask
 
@@ -76,6 +78,10 @@ class GCondConfig:
         cycle, structure_epochs: alternation — epochs with ``epoch % cycle < structure_epochs``
             update the PGE, the others X' (GCond: 50 and 10).
         batch_per_class: real training nodes sampled per class and step (all if fewer).
+        real_fanouts: ``None`` (default): real gradients through the exact propagation Â^K X.
+            A list of K fan-outs (GCond's code: ``[10, 5]``, nearest hop first): each step
+            estimates it on freshly sampled neighbourhoods instead (SGC matching only;
+            :mod:`graphdistill.graph.sampling`).
         smoothness: weight α of GCond's optional smoothness regulariser α·tr(Y'ᵀ L̃ Y') of the
             labels over the synthetic graph (L̃ the normalised Laplacian of A').
         threshold: adjacency entries ≤ this are dropped from the saved graph (GCond's ε = 0.01).
@@ -103,6 +109,7 @@ class GCondConfig:
     cycle: int = 50
     structure_epochs: int = 10
     batch_per_class: int = 256
+    real_fanouts: tuple[int, ...] | None = None
     smoothness: float = 0.0
     threshold: float = 0.01
     checkpoint_every: int = 50
@@ -116,6 +123,14 @@ class GCondConfig:
                 raise UserError(f"{name} must be ≥ 1, got {getattr(self, name)}")
         if self.inner < 0 or self.structure_epochs < 0 or self.eval_every < 0:
             raise UserError("inner, structure_epochs and eval_every must be ≥ 0")
+        if self.real_fanouts is not None:
+            if not isinstance(self.real_fanouts, (list, tuple)):
+                raise UserError(f"real_fanouts must be a list of fan-outs, e.g. [10, 5]; got {self.real_fanouts!r}")
+            object.__setattr__(self, "real_fanouts", tuple(int(f) for f in self.real_fanouts))
+            if len(self.real_fanouts) != self.hops or min(self.real_fanouts) < 1:
+                raise UserError(f"real_fanouts needs {self.hops} fan-outs ≥ 1 (one per hop), got {self.real_fanouts}")
+            if self.matching_model != "sgc":
+                raise UserError("real_fanouts is implemented for the SGC matching model only")
         if self.pge_layers < 2:
             raise UserError(f"pge_layers must be ≥ 2, got {self.pge_layers}")
         for name in ("lr_feat", "lr_adj", "lr_model", "smoothness", "threshold"):
@@ -157,13 +172,19 @@ def preset_for(method: str, data: Data) -> dict[str, Any]:
 
 class _SGCMatching:
     """SGC (Wu et al., ICML 2019) as matching model: logits = (Â^K X) W + b. The real side's
-    Â^K X is computed once, for the training nodes only."""
+    Â^K X is computed once, for the training nodes only — or, with ``fanouts``, estimated on
+    neighbourhoods sampled afresh at every step (GCond's reference behaviour)."""
 
     def __init__(self, x: torch.Tensor, graph: GraphInput, nodes: torch.Tensor, hops: int,
-                 num_classes: int) -> None:
+                 num_classes: int, fanouts: tuple[int, ...] | None = None,
+                 generator: torch.Generator | None = None) -> None:
         self.hops, self.num_classes = hops, num_classes
         x = x.to_dense() if x.layout != torch.strided else x
-        self.real_features = self.propagate(x, graph)[nodes]
+        self.fanouts, self.generator = fanouts, generator
+        if fanouts is None:
+            self.real_features = self.propagate(x, graph)[nodes]
+        else:
+            self.x, self.operator, self.nodes = x, graph.gcn_operator(), nodes
 
     def propagate(self, x: torch.Tensor, graph: GraphInput | None) -> torch.Tensor:
         if graph is None:  # structure-free: Â = I
@@ -174,10 +195,13 @@ class _SGCMatching:
         return x
 
     def new_model(self) -> nn.Module:
-        return nn.Linear(self.real_features.shape[1], self.num_classes).to(self.real_features.device)
+        features = self.real_features if self.fanouts is None else self.x
+        return nn.Linear(features.shape[1], self.num_classes).to(features.device)
 
     def real_logits(self, model: nn.Module, batch: torch.Tensor) -> torch.Tensor:
-        return model(self.real_features[batch])
+        if self.fanouts is None:
+            return model(self.real_features[batch])
+        return model(sampled_propagation(self.operator, self.x, self.nodes[batch], self.fanouts, self.generator))
 
     def synthetic_inputs(self, x: torch.Tensor, graph: GraphInput) -> torch.Tensor:
         return self.propagate(x, graph)
@@ -337,7 +361,7 @@ class _GCondRun:
         labels = task.data.y.to(device)[task.train_nodes.to(device)]
         self.generator = torch.Generator(device=device).manual_seed(derive_seed(seed, "real-batches"))
         if cfg.matching_model == "sgc":
-            arch = _SGCMatching(x, graph, nodes, cfg.hops, task.num_classes)
+            arch = _SGCMatching(x, graph, nodes, cfg.hops, task.num_classes, cfg.real_fanouts, self.generator)
         else:
             arch = _GCNMatching(x, graph, nodes, cfg.hops, task.num_classes, cfg.hidden)
         classes = per_class.nonzero().view(-1)

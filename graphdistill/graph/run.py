@@ -33,8 +33,9 @@ from graphdistill.core.datasets import fetch as fetch_dataset
 from graphdistill.core.device import resolve_device
 from graphdistill.core.errors import UserError
 from graphdistill.core.evaluate import RunScore, Summary, TrainConfig
-from graphdistill.core.io import leftover_partials, read_json, write_json, write_text
+from graphdistill.core.io import write_json, write_text
 from graphdistill.core.plots import plot_condensation_curves, plot_training_curves
+from graphdistill.core.rundir import peak_memory_mib, prepare_folder, read_run_json
 from graphdistill.graph.condense import CONDENSERS, read_preset
 from graphdistill.graph.condensed import FILE_NAME, CondensedGraph
 from graphdistill.graph.datasets import NODES  # importing it registers the graph datasets
@@ -92,35 +93,6 @@ def load_node_dataset(name: str, data_root=None) -> tuple[Data, str]:
 def evaluation_config(dataset: str, epochs: int) -> TrainConfig:
     """The evaluation optimiser for ``dataset``: GCond's defaults plus the dataset's preset."""
     return TrainConfig(epochs=epochs, **read_preset("evaluation.json").get(dataset, {}))
-
-
-def read_run_json(path: Path) -> dict:
-    try:
-        value = read_json(path)
-    except (OSError, ValueError) as err:
-        raise UserError(f"{path} is unreadable ({err}); delete the run folder and run again") from err
-    if not isinstance(value, dict):
-        raise UserError(f"{path} is not a graphdistill run file; delete the run folder and run again")
-    return value
-
-
-def prepare_folder(out: Path, identity: dict) -> None:
-    """Refuse a folder that holds anything but this same run; create it otherwise."""
-    if out.exists() and not out.is_dir():
-        raise UserError(f"output path {out} is a file, not a folder; choose another --out")
-    config = out / "config.json"
-    if config.is_file():
-        previous = read_run_json(config).get("identity")
-        if previous != identity:
-            changed = sorted(k for k in identity if previous is None or previous.get(k) != identity[k])
-            raise UserError(f"output folder {out} holds a different run (differs in {', '.join(changed)}); "
-                            "choose another --out or delete that folder")
-    elif out.exists() and any(out.iterdir()):
-        raise UserError(f"output folder {out} is not empty and is not a graphdistill run; "
-                        "choose another --out or empty it")
-    out.mkdir(parents=True, exist_ok=True)
-    for partial in leftover_partials(out):  # a write cut short by a kill; its target is intact
-        partial.unlink()
 
 
 class _ResumableEvaluation:
@@ -257,21 +229,6 @@ def _report(spec: RunSpec, m: dict, condensed: CondensedGraph | None) -> str:
                       + (f", graph of epoch {selected} kept" if selected else "") + ".", "",
                       "![condensation curves](condensation.png)", ""]
     return "\n".join(line for line in lines if line is not None) + "\n"
-
-
-def peak_memory_mib() -> dict:
-    """Peak resident memory of this process and, on CUDA, peak allocated GPU memory (MiB)."""
-    peaks = {}
-    try:
-        import resource
-
-        # ru_maxrss is KiB on Linux (bytes on macOS, where this slightly overstates).
-        peaks["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    except ImportError:  # not on POSIX
-        pass
-    if torch.cuda.is_available():
-        peaks["peak_cuda_mib"] = torch.cuda.max_memory_allocated() / 2**20
-    return peaks
 
 
 def _environment(device: torch.device) -> dict:
