@@ -37,9 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("condense", help="condense a dataset and evaluate the result")
     p.add_argument("dataset", help="dataset name (see `graphdistill datasets`)")
     p.add_argument("--method", required=True,
-                   help="condensation method: gcond, gcond-x, one-step, random, herding, kcenter")
+                   help="condensation method: gcond, gcond-x, one-step, random, herding, kcenter (graphs); "
+                        "distill-cf, random, head (recommender data)")
     size = p.add_mutually_exclusive_group(required=True)
-    size.add_argument("--budget", type=int, help="number of condensed nodes")
+    size.add_argument("--budget", type=int, help="number of condensed nodes (graphs) or users (recommender data)")
+    size.add_argument("--users", type=int, help="number of synthetic users (recommender data)")
     size.add_argument("--ratio", type=float, help="fraction in (0, 1] of --ratio-of nodes")
     p.add_argument("--ratio-of", choices=("train", "full"), default="train",
                    help="what --ratio is a fraction of: training nodes (default) or all nodes")
@@ -118,12 +120,36 @@ def _spec(args, method: str, budget=None, ratio=None, ratio_of="train"):
 
 
 def cmd_condense(args) -> int:
+    from recsys.run import is_recsys_dataset
+
+    if is_recsys_dataset(args.dataset):
+        return _condense_users(args)
+    if args.users is not None:
+        raise UserError(f"--users is for recommender datasets; {args.dataset!r} needs --budget or --ratio")
     from graphdistill.graph.run import condense_run
 
     spec = _spec(args, args.method, args.budget, args.ratio, args.ratio_of)
     metrics = condense_run(spec, out=args.out, data_root=args.data_root, device=args.device,
                            progress=not args.no_progress)
     print(format_table([metrics]))
+    return 0
+
+
+def _condense_users(args) -> int:
+    from recsys.run import condense_run
+
+    users = args.users if args.users is not None else args.budget
+    if users is None:
+        raise UserError("recommender datasets take a number of synthetic users: --users N")
+    metrics = condense_run(args.dataset.lower(), args.method, users, seed=args.seed, out=args.out,
+                           data_root=args.data_root, device=args.device, hyper=_hyper(args.hp))
+    print("| learner | λ | test nDCG@10 | HR@10 | nDCG@100 | HR@100 | all real users nDCG@10 | ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, r in metrics["learners"].items():
+        t, full = r["test"], metrics["full"][name]["test"]["nDCG@10"]
+        print(f"| {name} | {r['lam']:g} | {t['nDCG@10']:.2f} | {t['HR@10']:.2f} | {t['nDCG@100']:.2f} | "
+              f"{t['HR@100']:.2f} | {full:.2f} | {100 * metrics['relative'][name]:.1f}% |")
+    print(f"condense {metrics['condense_seconds']:.1f} s, evaluate {metrics['evaluate_seconds']:.1f} s")
     return 0
 
 
@@ -150,6 +176,7 @@ def cmd_evaluate(args) -> int:
 def cmd_datasets(args) -> int:
     from graphdistill.core import datasets as ds
     from graphdistill.graph import datasets as _graph  # noqa: F401  (registers the graph datasets)
+    from recsys import datasets as _recsys  # noqa: F401  (registers the interaction datasets)
 
     if args.action == "fetch":
         if not args.name:

@@ -12,10 +12,10 @@ from recsys.data import Interactions, from_frame, read_atomic, read_grouplens, r
 from recsys.datasets import load_interactions
 from recsys.distill_cf import DistillCF, DistillCFConfig
 from recsys.distilled import DistilledUsers
-from recsys.learners import EASE, LEARNERS, InfiniteAE, fit_on_validation, test_metrics
+from recsys.learners import EASE, LEARNERS, InfiniteAE, evaluate_on_test, fit_on_validation
 from recsys.metrics import inverse_propensity, ranking_metrics
 
 __all__ = ["USER_CONDENSERS", "DistillCF", "DistillCFConfig", "DistilledUsers", "EASE", "HeadUsers", "InfiniteAE",
            "Interactions", "LEARNERS", "RandomUsers", "UserCondenser", "fit_on_validation", "from_frame",
            "inverse_propensity", "load_interactions", "ranking_metrics", "read_atomic", "read_grouplens",
-           "read_table", "test_metrics"]
+           "read_table", "evaluate_on_test"]

@@ -144,7 +144,7 @@ class DistillCF(UserCondenser):
                 state["curve"].append([step, score, report["lam"], float(loss.detach())])
                 if score > state["best"]["val"][SELECTION_METRIC]:
                     state["best"] = {"step": step, "val": report["val"], "matrix": sampled.cpu()}
-                log(f"step {step}: loss {float(loss):.4f}, validation {SELECTION_METRIC} {score:.2f} "
+                log(f"step {step}: loss {float(loss.detach()):.4f}, validation {SELECTION_METRIC} {score:.2f} "
                     f"(λ {report['lam']:g}; best {state['best']['val'][SELECTION_METRIC]:.2f} at step "
                     f"{state['best']['step']}; {time.perf_counter() - started:.1f} s)")
             if checkpoint is not None and step % cfg.checkpoint_every == 0 and step < cfg.steps:

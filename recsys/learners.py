@@ -9,13 +9,13 @@
   diag(B) = 0; scores(u) = u B.
 
 Both are trained by ``fit(support)``; :func:`fit_on_validation` picks λ on validation HR@100 as
-Distill-CF does, and :func:`test_metrics` scores the test items with train + validation as the
+Distill-CF does, and :func:`evaluate_on_test` scores the test items with train + validation as the
 users' context.
 
 Example::
 
     learner, report = fit_on_validation("infinite-ae", data.dense("train"), data)
-    test_metrics(learner, data)["nDCG@10"]
+    evaluate_on_test(learner, data)["nDCG@10"]
 """
 
 from __future__ import annotations
@@ -74,24 +74,33 @@ class EASE:
         self.lam = lam
 
     def fit(self, support: torch.Tensor) -> EASE:
-        support = support.double()
-        self._gram = support.t() @ support
+        self.support = support.double()
+        n_users, n_items = self.support.shape
+        # Fewer users than items (always for synthetic users): the Woodbury identity
+        # (XᵀX + λI)⁻¹ = (I − Xᵀ(XXᵀ + λI)⁻¹X)/λ needs a users × users solve, not items × items.
+        self._gram = self.support @ self.support.t() if n_users < n_items else self.support.t() @ self.support
         self.weights = self._solve(self.lam)
         return self
 
     def with_lam(self, lam: float) -> EASE:
         other = EASE(lam)
-        other._gram = self._gram
+        other.support, other._gram = self.support, self._gram
         other.weights = other._solve(lam)
         return other
 
     def _solve(self, lam: float) -> torch.Tensor:
         if lam <= 0:
             raise UserError(f"EASE λ must be > 0, got {lam}")
-        n = self._gram.shape[0]
-        regularised = self._gram + lam * torch.eye(n, dtype=self._gram.dtype, device=self._gram.device)
-        precision = torch.cholesky_inverse(torch.linalg.cholesky(regularised))
-        weights = -precision / torch.diagonal(precision)[None, :]
+        x, gram = self.support, self._gram
+        eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
+        factor = torch.linalg.cholesky(gram + lam * eye)
+        if gram.shape[0] == x.shape[0]:  # users × users
+            precision = -x.t() @ torch.cholesky_solve(x, factor)
+            precision.diagonal().add_(1.0)
+            precision /= lam
+        else:
+            precision = torch.cholesky_inverse(factor)
+        weights = precision / (-torch.diagonal(precision))[None, :]
         weights.fill_diagonal_(0.0)
         return weights
 
@@ -141,7 +150,7 @@ def fit_on_validation(name: str, support: torch.Tensor, data: Interactions, *, v
     return best, {"lam": best.lam, "val": best_metrics, "grid": scanned}
 
 
-def test_metrics(learner, data: Interactions, *, test: dict | None = None) -> dict[str, float]:
+def evaluate_on_test(learner, data: Interactions, *, test: dict | None = None) -> dict[str, float]:
     """Test metrics of a fitted learner: context train + validation, both masked."""
     device = getattr(learner, "support", getattr(learner, "weights", None)).device
     return learner_metrics(learner, test if test is not None else evaluation_tensors(data, "test", device))

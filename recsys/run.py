@@ -32,7 +32,7 @@ from recsys.condense import USER_CONDENSERS
 from recsys.data import Interactions
 from recsys.datasets import load_interactions
 from recsys.distilled import MATRIX_FILE, DistilledUsers
-from recsys.learners import LEARNERS, evaluation_tensors, fit_on_validation, test_metrics
+from recsys.learners import LEARNERS, evaluate_on_test, evaluation_tensors, fit_on_validation
 
 LEARNER_NAMES = ("infinite-ae", "ease")
 HEADLINE = "nDCG@10"
@@ -47,7 +47,7 @@ def evaluate_users(matrix: torch.Tensor, data: Interactions, learners=LEARNER_NA
     for name in learners:
         started = time.perf_counter()
         learner, report = fit_on_validation(name, matrix, data, val=val)
-        results[name] = {"lam": report["lam"], "val": report["val"], "test": test_metrics(learner, data, test=test),
+        results[name] = {"lam": report["lam"], "val": report["val"], "test": evaluate_on_test(learner, data, test=test),
                          "seconds": time.perf_counter() - started}
     return results
 
@@ -118,15 +118,17 @@ def _figures(out: Path, users: DistilledUsers, metrics: dict) -> None:
                title=f"{metrics['method']}, {metrics['n_users']} users")
         save_figure(fig, out / "curves.png")
     rows = []
-    for sibling in sorted(out.parent.glob(f"{metrics['dataset']}-*/metrics.json")):
-        other = read_json(sibling)
-        if "learners" in other and "infinite-ae" in other["learners"]:
+    siblings = [read_json(p) for p in sorted(out.parent.glob("*/metrics.json")) if p.parent != out]
+    for other in [metrics, *siblings]:  # this run and the finished runs beside it, same dataset
+        if other.get("dataset") == metrics["dataset"] and "infinite-ae" in other.get("learners", {}):
             rows.append({"method": other["method"], "budget": other["n_users"], "test_std": 0.0,
                          "test_mean": other["learners"]["infinite-ae"]["test"][HEADLINE]})
     if rows and "infinite-ae" in metrics["full"]:
+        full = metrics["full"]["infinite-ae"]["test"][HEADLINE]
         plot_accuracy_vs_budget(rows, out / "metric_vs_budget.png",
-                                title=f"{metrics['dataset']}: ∞-AE on synthetic users", reference=metrics["full"]["infinite-ae"]["test"][HEADLINE], xlabel="users",
-                                ylabel="test nDCG@10", scale=1.0, reference_label="all real users")
+                                title=f"{metrics['dataset']}: ∞-AE on synthetic users",
+                                reference=full, xlabel="users", ylabel="test nDCG@10", scale=1.0,
+                                reference_label="all real users")
 
 
 def _report(m: dict, users: DistilledUsers) -> str:

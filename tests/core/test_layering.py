@@ -33,3 +33,10 @@ def test_no_pyplot_and_no_torchvision_anywhere():
             modules = set(imported_modules(path))
             assert "matplotlib.pyplot" not in modules, path
             assert not any(m.startswith(("torchvision", "wandb")) for m in modules), path
+
+
+def test_recsys_uses_the_core_not_the_graph_modality():
+    root = CORE.parents[1] / "recsys"
+    offenders = {f"{p.name}: {m}" for p in root.glob("*.py") for m in imported_modules(p)
+                 if m.startswith(("graphdistill.graph", "graphdistill.cli", "vision"))}
+    assert not offenders
