@@ -64,7 +64,8 @@ def test_readers_on_generated_files(tmp_path):
     (tmp_path / "x.inter").write_text("user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
                                       + "\n".join("\t".join(r) + "\t1" for r in f.values.tolist()))
     f.rename(columns={"user": "uid", "item": "iid"}).to_parquet(tmp_path / "x.parquet")
-    loaded = [from_frame(read_grouplens(tmp_path / "u.data")), from_frame(read_grouplens(tmp_path / "ratings.dat", "::")),
+    loaded = [from_frame(read_grouplens(tmp_path / "u.data")),
+              from_frame(read_grouplens(tmp_path / "ratings.dat", "::")),
               from_frame(read_atomic(tmp_path / "x.inter")),
               from_frame(read_table(tmp_path / "x.parquet", user="uid", item="iid"))]
     for data in loaded:
