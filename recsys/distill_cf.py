@@ -44,6 +44,7 @@ from recsys.distilled import DistilledUsers
 from recsys.learners import SELECTION_METRIC, evaluation_tensors, fit_on_validation
 
 REFERENCE_VALIDATION_STEPS = (25, 50, 75, 100, 125, 150, 175, 200)
+VALIDATION_METRICS = ("HR@100", "nDCG@100", "HR@10", "nDCG@10")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +61,7 @@ class DistillCFConfig:
         eval_every: validate every this many steps, besides steps 25, 50, …, 200.
         patience: stop after this many steps without a better validation HR@100.
         checkpoint_every: steps between checkpoints.
+        select_metric: validation metric that picks λ and the kept sample (Distill-CF: HR@100).
     """
 
     steps: int = 500
@@ -73,6 +75,7 @@ class DistillCFConfig:
     eval_every: int = 40
     patience: int = 150
     checkpoint_every: int = 50
+    select_metric: str = SELECTION_METRIC
 
     def __post_init__(self) -> None:
         for name in ("steps", "draws", "depth", "chunk", "eval_every", "patience", "checkpoint_every"):
@@ -85,6 +88,8 @@ class DistillCFConfig:
             raise UserError(f"cardinality_reg must be ≥ 0, got {self.cardinality_reg}")
         if self.noise not in NOISE_LAYOUTS:
             raise UserError(f"noise must be one of {NOISE_LAYOUTS}, got {self.noise!r}")
+        if self.select_metric not in VALIDATION_METRICS:
+            raise UserError(f"select_metric must be one of {VALIDATION_METRICS}, got {self.select_metric!r}")
 
     def validates_at(self, step: int) -> bool:
         return step in REFERENCE_VALIDATION_STEPS or step % self.eval_every == 0 or step == self.steps
@@ -115,9 +120,9 @@ class DistillCF(UserCondenser):
         if state is None:
             init = real[self._initial_users(data)]
             logits = init.clone().requires_grad_(True)
-            _, report = fit_on_validation("infinite-ae", init, data, val=val, depth=cfg.depth)
+            _, report = fit_on_validation("infinite-ae", init, data, val=val, depth=cfg.depth, metric=cfg.select_metric)
             state = {"step": 0, "lam": report["lam"], "best": {"step": 0, "val": report["val"], "matrix": init.cpu()},
-                     "curve": [[0, report["val"][SELECTION_METRIC], report["lam"], None]], "seconds": 0.0}
+                     "curve": [[0, report["val"][cfg.select_metric], report["lam"], None]], "seconds": 0.0}
         else:
             logits = state["logits"].to(device).requires_grad_(True)
             log(f"resuming Distill-CF at step {state['step']}/{cfg.steps}")
@@ -138,14 +143,15 @@ class DistillCF(UserCondenser):
             if cfg.validates_at(step):
                 with torch.no_grad():
                     sampled = self._sample(logits, seed)
-                _, report = fit_on_validation("infinite-ae", sampled, data, val=val, depth=cfg.depth)
+                _, report = fit_on_validation("infinite-ae", sampled, data, val=val, depth=cfg.depth,
+                                              metric=cfg.select_metric)
                 state["lam"] = report["lam"]
-                score = report["val"][SELECTION_METRIC]
+                score = report["val"][cfg.select_metric]
                 state["curve"].append([step, score, report["lam"], float(loss.detach())])
-                if score > state["best"]["val"][SELECTION_METRIC]:
+                if score > state["best"]["val"][cfg.select_metric]:
                     state["best"] = {"step": step, "val": report["val"], "matrix": sampled.cpu()}
-                log(f"step {step}: loss {float(loss.detach()):.4f}, validation {SELECTION_METRIC} {score:.2f} "
-                    f"(λ {report['lam']:g}; best {state['best']['val'][SELECTION_METRIC]:.2f} at step "
+                log(f"step {step}: loss {float(loss.detach()):.4f}, validation {cfg.select_metric} {score:.2f} "
+                    f"(λ {report['lam']:g}; best {state['best']['val'][cfg.select_metric]:.2f} at step "
                     f"{state['best']['step']}; {time.perf_counter() - started:.1f} s)")
             if checkpoint is not None and step % cfg.checkpoint_every == 0 and step < cfg.steps:
                 state.update(step=step, logits=logits.detach().cpu(), optimizer=optimizer.state_dict(),

@@ -129,9 +129,10 @@ def learner_metrics(learner, tensors: dict) -> dict[str, float]:
 
 
 def fit_on_validation(name: str, support: torch.Tensor, data: Interactions, *, val: dict | None = None,
-                      lam_grid: tuple[float, ...] | None = None, **kwargs):
+                      lam_grid: tuple[float, ...] | None = None, metric: str = SELECTION_METRIC, **kwargs):
     """Fit learner ``name`` on ``support`` for every λ of its grid; keep the best validation
-    HR@100. Returns (fitted learner, {"lam", "val": metrics of the kept λ, "grid": all})."""
+    ``metric`` (HR@100, as Distill-CF). Returns (fitted learner, {"lam", "val": metrics of the kept
+    λ, "grid": metric per λ})."""
     cls = LEARNERS.get(name)
     if support.dim() != 2 or support.shape[1] != data.n_items:
         raise UserError(f"support must be (users, {data.n_items}), got {tuple(support.shape)}")
@@ -144,8 +145,10 @@ def fit_on_validation(name: str, support: torch.Tensor, data: Interactions, *, v
     for lam in grid:
         learner = base if lam == grid[0] else base.with_lam(lam)
         metrics = learner_metrics(learner, val)
-        scanned[lam] = metrics[SELECTION_METRIC]
-        if best_metrics is None or metrics[SELECTION_METRIC] > best_metrics[SELECTION_METRIC]:
+        if metric not in metrics:
+            raise UserError(f"unknown selection metric {metric!r}; choose one of {sorted(metrics)}")
+        scanned[lam] = metrics[metric]
+        if best_metrics is None or metrics[metric] > best_metrics[metric]:
             best, best_metrics = learner, metrics
     return best, {"lam": best.lam, "val": best_metrics, "grid": scanned}
 
