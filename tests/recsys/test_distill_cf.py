@@ -48,11 +48,12 @@ def test_bad_input(ml100k):
         DistillCF(10, tau=0.0)
 
 
-def test_beats_random_and_head_users_at_50(ml100k):
+def test_beats_random_and_head_users_at_200(ml100k):
     def ndcg(users):
         learner, _ = fit_on_validation("infinite-ae", users.matrix, ml100k)
         return evaluate_on_test(learner, ml100k)["nDCG@10"]
 
-    distilled = ndcg(DistillCF(50, seed=0, steps=50, eval_every=25, device="cpu").fit(ml100k, log=quiet))
-    baseline = max(ndcg(RandomUsers(50, seed=0).fit(ml100k)), ndcg(HeadUsers(50).fit(ml100k)))
-    assert distilled > baseline + 1.0, (distilled, baseline)
+    # 100 of the 500 default steps (measured: 34.70; all 943 users 34.96; random 200 users ≈ 30.2)
+    distilled = ndcg(DistillCF(200, seed=0, steps=100, eval_every=25, device="cpu").fit(ml100k, log=quiet))
+    baseline = max(ndcg(RandomUsers(200, seed=0).fit(ml100k)), ndcg(HeadUsers(200).fit(ml100k)))
+    assert distilled > baseline + 3.0, (distilled, baseline)
