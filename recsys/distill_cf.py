@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from graphdistill.core.checkpoint import Checkpoint
+from graphdistill.core.config import require_at_least
 from graphdistill.core.errors import UserError
 from graphdistill.core.kernels import relu_ntk, ridge_solve
 from graphdistill.core.optim import adam
@@ -83,9 +84,7 @@ class DistillCFConfig:
     select_metric: str = "nDCG@10"
 
     def __post_init__(self) -> None:
-        for name in ("steps", "draws", "depth", "chunk", "eval_every", "patience", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise UserError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+        require_at_least(self, 1, "steps", "draws", "depth", "chunk", "eval_every", "patience", "checkpoint_every")
         for name in ("lr", "tau"):
             if not getattr(self, name) > 0:
                 raise UserError(f"{name} must be > 0, got {getattr(self, name)}")

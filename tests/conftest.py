@@ -29,3 +29,4 @@ def cora(data_root):
     from graphdistill.graph import load_dataset
 
     return load_dataset("cora", data_root)
+

@@ -25,3 +25,11 @@ def build_config(config_cls: type, values: dict[str, Any], owner: str):
         if not isinstance(value, accepted) or (isinstance(value, bool) and expected is not bool):
             raise UserError(f"hyper-parameter {name} of {owner} must be {expected.__name__}, got {value!r}")
     return config_cls(**values)
+
+
+def require_at_least(config: Any, minimum: float, *names: str) -> None:
+    """Raise a one-line :class:`UserError` for the first field of ``config`` below ``minimum``."""
+    for name in names:
+        value = getattr(config, name)
+        if value < minimum:
+            raise UserError(f"{name} must be ≥ {minimum}, got {value}")

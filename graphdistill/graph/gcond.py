@@ -40,7 +40,7 @@ from torch import nn
 from torch_geometric.data import Data
 
 from graphdistill.core.checkpoint import Checkpoint
-from graphdistill.core.config import build_config
+from graphdistill.core.config import build_config, require_at_least
 from graphdistill.core.errors import UserError
 from graphdistill.core.evaluate import TrainConfig
 from graphdistill.core.matching import DISTANCES, match_epoch
@@ -117,10 +117,8 @@ class GCondConfig:
     select: str = "last"
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "outer", "hops", "hidden", "pge_hidden", "cycle", "batch_per_class",
-                     "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise UserError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+        require_at_least(self, 1, "epochs", "outer", "hops", "hidden", "pge_hidden", "cycle", "batch_per_class",
+                         "checkpoint_every")
         if self.inner < 0 or self.structure_epochs < 0 or self.eval_every < 0:
             raise UserError("inner, structure_epochs and eval_every must be ≥ 0")
         if self.real_fanouts is not None:

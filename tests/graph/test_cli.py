@@ -9,17 +9,13 @@ import time
 
 import pytest
 
-from graphdistill.cli import main
 from graphdistill.core.checkpoint import Checkpoint
 from graphdistill.core.io import leftover_partials
+from tests.cli_helpers import run_cli
 
 SMALL = ["--runs", "2", "--epochs", "30", "--no-progress"]
 
 
-def run_cli(args, capsys):
-    code = main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_condense_writes_a_complete_run_folder_and_evaluates_other_archs(data_root, tmp_path, capsys):

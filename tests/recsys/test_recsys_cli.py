@@ -5,14 +5,8 @@ import json
 import pytest
 import scipy.sparse as sp
 
-from graphdistill.cli import main
 from recsys import DistilledUsers
-
-
-def run_cli(args, capsys):
-    code = main(args)
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli_helpers import run_cli
 
 
 def test_head_users_run_folder(data_root, tmp_path, capsys):
