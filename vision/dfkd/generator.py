@@ -1,0 +1,149 @@
+"""The generator of the generator-based data-free KD methods, and its synthesizer.
+
+:class:`Generator` is the DAFL / DFAD architecture (Chen et al., ICCV 2019; Fang et al., 2019):
+``z (nz) → Linear → (ngf, s/4, s/4) → BN → ×2 up → conv-BN-LeakyReLU → ×2 up → conv(ngf/2)-BN-LeakyReLU →
+conv → tanh → non-affine BN``; the final BatchNorm normalises each generated batch the way the
+teacher's inputs were normalised. The papers use ``ngf = 128``; the width is a parameter because on
+a CPU the two convolutions cost almost all of a step (≈ 7 s per step at ngf 128 and batch 512 on two
+cores, 0.3 s at ngf 32 and batch 256 — see benchmarks/DFKD.md). ``bn_eps`` reproduces DAFL's
+``BatchNorm2d(128, 0.8)``, whose second argument is ``eps``.
+
+:class:`GeneratorSynthesizer` trains the generator against the teacher — and, for the adversarial
+methods, against the *student* — with a :class:`~vision.dfkd.objectives.GeneratorObjective`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from torch import nn
+
+from graphdistill.core.errors import UserError
+from graphdistill.core.optim import adam
+from vision.dfkd.objectives import GeneratorObjective
+from vision.dfkd.synthesizer import SynthesisReport, Synthesizer
+from vision.kd.hooks import FeatureHooks
+
+
+class Generator(nn.Module):
+    """DAFL/DFAD generator: (B, nz) noise → (B, channels, img_size, img_size) images."""
+
+    def __init__(self, nz: int = 100, ngf: int = 128, img_size: int = 32, channels: int = 1,
+                 bn_eps: float = 1e-5) -> None:
+        super().__init__()
+        if img_size % 4:
+            raise UserError(f"the generator upsamples ×4: img_size must be a multiple of 4, got {img_size}")
+        self.nz, self.init_size = nz, img_size // 4
+        self.project = nn.Linear(nz, ngf * self.init_size**2)
+        self.body = nn.Sequential(
+            nn.BatchNorm2d(ngf),
+            nn.Upsample(scale_factor=2),
+            nn.Conv2d(ngf, ngf, 3, 1, 1),
+            nn.BatchNorm2d(ngf, eps=bn_eps),
+            nn.LeakyReLU(0.2),
+            nn.Upsample(scale_factor=2),
+            nn.Conv2d(ngf, ngf // 2, 3, 1, 1),
+            nn.BatchNorm2d(ngf // 2, eps=bn_eps),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(ngf // 2, channels, 3, 1, 1),
+            nn.Tanh(),
+            nn.BatchNorm2d(channels, affine=False),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = self.project(z).view(len(z), -1, self.init_size, self.init_size)
+        return self.body(x.contiguous(memory_format=torch.channels_last))
+
+
+class GeneratorSynthesizer(Synthesizer):
+    """One generator, trained against the teacher (and the student for adversarial terms).
+
+    ``synthesize()`` runs ``g_steps`` generator updates on fresh noise. ``sample()`` returns a batch
+    from fresh noise, or — with ``reuse_last`` — the images of the latest synthesis step (DAFL trains
+    the student on exactly the batch the generator was just updated on; ZSKT trains several student
+    steps on one pseudo-batch). ``frozen`` stops the generator updates (RDSKD's second stage).
+
+    Args:
+        teacher: any classifier; kept in eval mode, its parameters are never updated.
+        student: the student being distilled; used only by adversarial terms, and refused if it is
+            the teacher (that wiring silently zeroes the adversarial term).
+        feature_layer: module name (see :class:`~vision.kd.hooks.FeatureHooks`) of the teacher's
+            penultimate features, for the activation term.
+    """
+
+    def __init__(self, teacher: nn.Module, student: nn.Module, generator: Generator, objective: GeneratorObjective,
+                 lr: float = 1e-3, batch_size: int = 256, g_steps: int = 1, reuse_last: bool = False,
+                 feature_layer: str | None = None, betas: tuple[float, float] = (0.5, 0.999)) -> None:
+        if student is teacher:
+            raise UserError("the student passed to the synthesizer is the teacher itself; the adversarial "
+                            "term would be identically zero — pass the student being trained")
+        shared = {id(p) for p in teacher.parameters()} & {id(p) for p in student.parameters()}
+        if shared:
+            raise UserError("the student shares parameters with the teacher; pass an independent student")
+        if objective.needs_features and feature_layer is None:
+            raise UserError("the activation term needs feature_layer (the teacher's penultimate module name)")
+        if batch_size < 2:
+            raise UserError(f"batch_size must be ≥ 2, got {batch_size}")
+        self.teacher, self.student, self.generator, self.objective = teacher.eval(), student, generator, objective
+        self.batch_size, self.g_steps, self.reuse_last = batch_size, g_steps, reuse_last
+        self.feature_layer = feature_layer
+        self.device = next(generator.parameters()).device
+        self.optimizer = adam(generator.parameters(), lr)
+        for group in self.optimizer.param_groups:
+            group["betas"] = betas
+        self.frozen = False
+        self._last: torch.Tensor | None = None
+        for p in teacher.parameters():
+            p.requires_grad_(False)
+
+    def noise(self, n: int | None = None) -> torch.Tensor:
+        return torch.randn(n or self.batch_size, self.generator.nz, device=self.device)
+
+    def start_epoch(self, epoch: int) -> None:
+        self.objective.start_epoch()
+
+    def synthesize(self) -> SynthesisReport:
+        start = time.perf_counter()
+        if self.frozen:
+            return SynthesisReport(seconds=0.0)
+        self.generator.train()
+        losses: dict[str, float] = {}
+        for _ in range(self.g_steps):
+            images = self.generator(self.noise())
+            hooks = FeatureHooks(self.teacher, [self.feature_layer] if self.objective.needs_features else [])
+            with hooks:
+                t_logits = self.teacher(images)
+            features = hooks[self.feature_layer] if self.objective.needs_features else None
+            s_logits = None
+            if self.objective.needs_student:
+                was_training = self.student.training
+                self.student.eval()  # the generator's step must not move the student's BN statistics
+                s_logits = self.student(images)
+                self.student.train(was_training)
+            loss, losses = self.objective(images, t_logits, features, s_logits)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self._last = images.detach()
+        if self.objective.needs_student:
+            self.student.zero_grad(set_to_none=True)  # its gradients from the generator step are not its own
+        return SynthesisReport(seconds=time.perf_counter() - start, losses={**losses, "generator": float(loss)},
+                               images=self._last[:64])
+
+    @torch.no_grad()
+    def sample(self) -> torch.Tensor:
+        if self.reuse_last and self._last is not None and not self.frozen:
+            return self._last
+        self.generator.train()  # batch statistics, as during synthesis (the papers never switch to eval)
+        return self.generator(self.noise())
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "frozen": self.frozen, "references": dict(self.objective.references)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.load_state_dict(state["generator"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.frozen = bool(state["frozen"])
+        self.objective.references = dict(state["references"])
