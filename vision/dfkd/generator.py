@@ -115,21 +115,29 @@ class GeneratorSynthesizer(Synthesizer):
             with hooks:
                 t_logits = self.teacher(images)
             features = hooks[self.feature_layer] if self.objective.needs_features else None
-            s_logits = None
-            if self.objective.needs_student:
-                was_training = self.student.training
-                self.student.eval()  # the generator's step must not move the student's BN statistics
-                s_logits = self.student(images)
-                self.student.train(was_training)
+            s_logits = self._student_logits(images) if self.objective.needs_student else None
             loss, losses = self.objective(images, t_logits, features, s_logits)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
             self._last = images.detach()
-        if self.objective.needs_student:
-            self.student.zero_grad(set_to_none=True)  # its gradients from the generator step are not its own
-        return SynthesisReport(seconds=time.perf_counter() - start, losses={**losses, "generator": float(loss)},
-                               images=self._last[:64])
+        return SynthesisReport(seconds=time.perf_counter() - start,
+                               losses={**losses, "generator": float(loss.detach())}, images=self._last[:64])
+
+    def _student_logits(self, images: torch.Tensor) -> torch.Tensor:
+        """The student's logits with gradients to the images only: its weights and BatchNorm
+        statistics are left as they are (the generator's step is not a student step)."""
+        was_training = self.student.training
+        flags = [p.requires_grad for p in self.student.parameters()]
+        self.student.eval()
+        for p in self.student.parameters():
+            p.requires_grad_(False)
+        try:
+            return self.student(images)
+        finally:
+            self.student.train(was_training)
+            for p, flag in zip(self.student.parameters(), flags, strict=True):
+                p.requires_grad_(flag)
 
     @torch.no_grad()
     def sample(self) -> torch.Tensor:

@@ -161,7 +161,7 @@ class DataFreeKD:
                     self.optimizer.step()
                     synth_seconds += middle - start
                     kd_seconds += time.perf_counter() - middle
-                    kd_total, kd_count = kd_total + float(loss), kd_count + 1
+                    kd_total, kd_count = kd_total + float(loss.detach()), kd_count + 1
             h = self.history
             h.synthesis_seconds.append(synth_seconds)
             h.kd_seconds.append(kd_seconds)

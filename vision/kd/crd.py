@@ -95,7 +95,7 @@ class CRDLoss(nn.Module):
         out = torch.exp(scores / self.temperature)
         if self.z[which] < 0:
             self.z[which] = (out.detach().mean() * n).item()
-        out = out / self.z[which]
+        out = out / float(self.z[which])
         k, noise = out.shape[1] - 1, 1.0 / n
         eps = 1e-7
         log_pos = torch.log(out[:, 0] / (out[:, 0] + k * noise + eps))
