@@ -14,7 +14,6 @@ Writes ``benchmarks/results/dfkd-mnist-<tag>.json``, ``benchmarks/DFKD.md``,
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import shutil
 import statistics
@@ -71,21 +70,35 @@ def dfkd_cell(args, teacher: Path, method: str, seed: int, hyper: dict, name: st
     return metrics
 
 
+SWEEP_EPOCHS = {"dafl": {"epochs": 5}, "rdskd": {"epochs": 6, "warmup_epochs": 3}}
+
+
+def sweep_hyper(method: str, lr: float, temperature: float) -> dict:
+    """A shortened run (see SWEEP_EPOCHS) at one generator learning rate and KD temperature."""
+    return {"generator_lr": lr, "temperature": temperature, **SWEEP_EPOCHS.get(method, {"epochs": 5})}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--methods", default="dafl,rdskd,dfad,zskt")
     parser.add_argument("--sweep", action="store_true", help="also run the sensitivity sweep (seed 0)")
     parser.add_argument("--sweep-methods", default="dafl,rdskd")
-    parser.add_argument("--sweep-lr", default="0.02,0.2,1.0", help="generator learning rates (× of each preset "
-                        "is not used: these are absolute)")
+    parser.add_argument("--sweep-lr", default="0.001,0.02,0.2", help="generator learning rates")
     parser.add_argument("--sweep-temperature", default="1,10")
     parser.add_argument("--kd-epochs", type=int, default=10)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--tag", default="cpu")
     parser.add_argument("--out", type=Path, default=HERE / "runs" / "dfkd")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads per process (e.g. 1 to run two cell lists side by side)")
+    parser.add_argument("--parts", default="real,methods,sweep,report",
+                        help="what to do: real (KD with real data), methods, sweep, report")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    parts = set(args.parts.split(","))
     seeds = [int(s) for s in args.seeds.split(",")]
     methods = [m for m in args.methods.split(",") if m]
     for m in methods:
@@ -95,20 +108,22 @@ def main() -> None:
 
     teacher = teacher_file(args)
     teacher_info = read_json(args.out / "teacher.json")
-    real = [kd_real(args, teacher, s) for s in seeds]
-    rows = {m: [dfkd_cell(args, teacher, m, s, {}, f"{m}-{s}") for s in seeds] for m in methods}
+    real = [kd_real(args, teacher, s) for s in seeds] if "real" in parts else []
+    rows = {m: [dfkd_cell(args, teacher, m, s, {}, f"{m}-{s}") for s in seeds] for m in methods} \
+        if "methods" in parts else {}
     sweep: dict[str, list[dict]] = {}
-    if args.sweep:
+    if args.sweep and "sweep" in parts:
         for m in args.sweep_methods.split(","):
-            sweep[m] = [dfkd_cell(args, teacher, m, 0, {"generator_lr": float(lr), "temperature": float(t)},
-                                  f"sweep-{m}-lr{lr}-T{t}")
+            sweep[m] = [dfkd_cell(args, teacher, m, 0, sweep_hyper(m, float(lr), float(t)), f"sweep-{m}-lr{lr}-T{t}")
                         for lr in args.sweep_lr.split(",") for t in args.sweep_temperature.split(",")]
+    if "report" not in parts:
+        return
 
     result = {"machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
               "torch": torch.__version__, "device": args.device, "teacher": teacher_info,
               "kd_real": real, "methods": rows, "sweep": sweep, "wall_seconds": time.perf_counter() - started}
     write_json(HERE / "results" / f"dfkd-mnist-{args.tag}.json", result)
-    for m, runs in rows.items():
+    for m in rows:
         shutil.copyfile(args.out / f"{m}-{seeds[0]}" / "samples.png", HERE / f"dfkd-samples-{m}.png")
     plot(rows, HERE / "dfkd-mnist.png")
     write_text(HERE / "DFKD.md", report(result, seeds))
@@ -151,12 +166,14 @@ def report(result: dict, seeds: list[int]) -> str:
         cfg = read_json(Path(result.get("out", HERE / "runs" / "dfkd")) / f"{m}-{runs[0]['seed']}" / "config.json")
         spec = cfg["method"]
         setting = (f"ngf {spec['ngf']}, batch {spec['batch_size']}, {spec['epochs']} × {spec['iterations']} "
-                   f"iterations, {spec['kd_steps']} KD steps each, lr_G {spec['generator_lr']:g}, T {spec['temperature']:g}")
+                   f"iterations, {spec['kd_steps']} KD steps each, lr_G {spec['generator_lr']:g}, "
+                   f"T {spec['temperature']:g}")
         lines.append(f"| {m} | {mean_std([r['final_accuracy'] for r in runs])} | {FLOOR.get(m, '—')} | {PAPER[m]} | "
                      f"{statistics.mean(r['synthesis_total_seconds'] for r in runs):.0f} | "
                      f"{statistics.mean(r['kd_total_seconds'] for r in runs):.0f} | {setting} |")
     if result["sweep"]:
-        lines += ["", "## Sensitivity: generator learning rate × KD temperature (seed 0)", "",
+        lines += ["", "## Sensitivity: generator learning rate × KD temperature (seed 0, shortened runs: "
+                  + ", ".join(f"{m} {v}" for m, v in SWEEP_EPOCHS.items()) + ")", "",
                   "| method | " + " | ".join(f"lr_G {r['hyper']['generator_lr']:g}, T {r['hyper']['temperature']:g}"
                                              for r in next(iter(result["sweep"].values()))) + " | spread (max − min) |",
                   "|---|" + "---|" * (len(next(iter(result["sweep"].values()))) + 1)]

@@ -32,14 +32,14 @@ class Method:
     entropy_log_base: float = 10.0
     # generator
     nz: int = 100
-    ngf: int = 32
+    ngf: int = 16
     bn_eps: float = 1e-5
     generator_lr: float = 1e-3
     batch_size: int = 256
     g_steps: int = 1
     reuse_last: bool = False
     # loop (see KDLoopConfig)
-    epochs: int = 20
+    epochs: int = 16
     iterations: int = 50
     kd_steps: int = 1
     warmup_epochs: int = 0
@@ -79,14 +79,14 @@ def register(method: Method) -> Method:
 register(Method(
     name="dafl", paper="Chen et al., Data-Free Learning of Student Networks, ICCV 2019",
     weights={"one_hot": 1.0, "entropy": 5.0, "activation": 0.1}, bn_eps=0.8, generator_lr=0.2,
-    reuse_last=True, kd_steps=5, loss="kd", temperature=1.0,
+    kd_steps=5, loss="kd", temperature=1.0,
     notes={"paper": "MNIST: oh 1, ie 5, a 0.1; Adam lr_G 0.2, lr_S 2e-3; batch 512; ngf 128; "
                     "200 epochs × 120 iterations; one student step on the generator's batch"},
 ))
 register(Method(
     name="rdskd", paper="Han et al., Robustness and Diversity Seeking Data-Free KD, ICASSP 2021",
     weights={"one_hot": 1.0, "entropy": 1.0, "diversity": 1.0}, exponential=("one_hot", "entropy"),
-    entropy_log_base=2.718281828459045, generator_lr=1e-3, warmup_epochs=5, freeze_after_warmup=True,
+    entropy_log_base=2.718281828459045, generator_lr=1e-3, epochs=20, warmup_epochs=10, freeze_after_warmup=True,
     kd_steps=5, loss="kd", temperature=10.0,
     notes={"paper": "generator alone 20 epochs × 120 iterations (Adam 1e-3, batch 512), then the student "
                     "1000 epochs × 120 iterations on the frozen generator, KD T = 10, lr_S 2e-3"},
@@ -102,7 +102,7 @@ register(Method(
     name="zskt", paper="Micaelli & Storkey, Zero-shot Knowledge Transfer via Adversarial Belief Matching, "
                        "NeurIPS 2019",
     weights={"adversarial_kl": 1.0}, generator_lr=1e-3, reuse_last=True, kd_steps=10, loss="kd",
-    temperature=1.0, at_weight=250.0, batch_size=128,
+    temperature=1.0, at_weight=250.0, batch_size=128, epochs=10,
     notes={"paper": "8e4 pseudo-batches of 128, ng 1 / ns 10, Adam (cosine) lr_S 2e-3, lr_G 1e-3, "
                     "KL T = 1, β = 250 attention transfer"},
 ))
