@@ -40,3 +40,11 @@ def test_recsys_uses_the_core_not_the_graph_modality():
     offenders = {f"{p.name}: {m}" for p in root.glob("*.py") for m in imported_modules(p)
                  if m.startswith(("graphdistill.graph", "graphdistill.cli", "vision"))}
     assert not offenders
+
+
+def test_vision_uses_the_core_not_other_modalities():
+    root = CORE.parents[1] / "vision"
+    offenders = {f"{p.name}: {m}" for p in root.rglob("*.py") for m in imported_modules(p)
+                 if m.startswith(("graphdistill.graph", "graphdistill.text", "graphdistill.cli", "recsys"))}
+    assert not offenders
+    assert len(list(root.rglob("*.py"))) >= 15
