@@ -30,7 +30,7 @@ from vision.dfkd.loop import DataFreeKD, KDHistory, KDLoopConfig
 from vision.dfkd.methods import DFKD_METHODS
 from vision.dfkd.objectives import GeneratorObjective
 from vision.models import build_model, penultimate_layer, stage_layers
-from vision.train import DEFAULT_TRAINING, TrainConfig, _check_pair, accuracy, distill_on_data, train_classifier
+from vision.train import DEFAULT_TRAINING, TrainConfig, accuracy, check_compatible, distill_on_data, train_classifier
 from vision.weights import load_model, save_model
 
 IMAGE_SIZE = 32
@@ -62,7 +62,7 @@ def train_teacher(dataset: str, arch: str, out: str | os.PathLike, *, seed: int 
 
 def load_teacher(path: str | os.PathLike, test: ImageSet, device: torch.device) -> nn.Module:
     teacher = load_model(path).to(device).eval()
-    _check_pair(teacher, test)
+    check_compatible(teacher, test)
     return teacher
 
 
@@ -76,7 +76,7 @@ def kd_real_run(teacher_path: str | os.PathLike, student_arch: str, dataset: str
     test = load_images(dataset, "test", size=IMAGE_SIZE, root=data_root)
     teacher = load_teacher(teacher_path, test, dev)
     student = build_model(student_arch, in_channels=test.shape[0], num_classes=test.num_classes).to(dev)
-    _check_pair(student, test)
+    check_compatible(student, test)
     train = load_images(dataset, "train", size=IMAGE_SIZE, root=data_root)
     seed_everything(seed)
     start = time.perf_counter()
@@ -96,7 +96,7 @@ def dfkd_run(teacher_path: str | os.PathLike, student_arch: str, method: str, da
     test = load_images(dataset, "test", size=IMAGE_SIZE, root=data_root)
     teacher = load_teacher(teacher_path, test, dev)
     student = build_model(student_arch, in_channels=test.shape[0], num_classes=test.num_classes).to(dev)
-    _check_pair(student, test)
+    check_compatible(student, test)
     at_layers = _attention_pairs(student, teacher) if spec.at_weight else ()
     loop_config = KDLoopConfig(**spec.loop_fields(), at_layers=at_layers)
     out = Path(out or f"runs/{dataset}-{spec.name}-{student_arch}-{seed}")

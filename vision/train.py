@@ -94,7 +94,7 @@ def train_classifier(model: nn.Module, train: ImageSet, config: TrainConfig = DE
                      test: ImageSet | None = None, anchor_every: int | None = None) -> dict:
     """Train ``model`` with cross-entropy; returns ``{"loss", "test", "seconds", "anchors"}`` where
     ``anchors`` are copies of the model after every ``anchor_every``-th epoch (and the last)."""
-    _check_pair(model, train)
+    check_compatible(model, train)
     anchors: list[nn.Module] = []
 
     def keep_anchor(epoch: int) -> None:
@@ -114,8 +114,8 @@ def distill_on_data(student: nn.Module, teacher: nn.Module | RouteSchedule, trai
     KD with T = 4. ``teacher`` may be an RCO :class:`~vision.kd.rco.RouteSchedule`."""
     route = teacher if isinstance(teacher, RouteSchedule) else None
     first = route.teacher_at(0) if route else teacher
-    _check_pair(first, train)
-    _check_pair(student, train)
+    check_compatible(first, train)
+    check_compatible(student, train)
     if route is not None and route.epochs != config.epochs:
         raise UserError(f"the RCO route spans {route.epochs} epochs but the student trains {config.epochs}")
     criterion = loss or (lambda s, t: hinton_kd(s, t, temperature=4.0))
@@ -134,7 +134,7 @@ def distill_on_data(student: nn.Module, teacher: nn.Module | RouteSchedule, trai
     return history
 
 
-def _check_pair(model: nn.Module, data: ImageSet) -> None:
+def check_compatible(model: nn.Module, data: ImageSet) -> None:
     """A clear error, before training, when a model cannot take the data or has the wrong classes."""
     device = next(model.parameters()).device
     was_training = model.training

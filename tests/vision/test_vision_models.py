@@ -60,11 +60,11 @@ def test_checkpoint_round_trip_and_bad_files(tmp_path):
 
 def test_models_that_cannot_take_the_data_are_refused_before_training():
     from vision.data import to_image_set
-    from vision.train import _check_pair
+    from vision.train import check_compatible
 
     digits = to_image_set("mnist", torch.zeros(4, 1, 28, 28, dtype=torch.uint8), torch.arange(4), 10, size=32)
     with pytest.raises(UserError, match="cannot take mnist images of shape"):
-        _check_pair(build_model("resnet18", in_channels=3, num_classes=10), digits)
+        check_compatible(build_model("resnet18", in_channels=3, num_classes=10), digits)
     with pytest.raises(UserError, match="outputs"):
-        _check_pair(build_model("lenet5", in_channels=1, num_classes=100), digits)
-    _check_pair(build_model("lenet5-half", in_channels=1, num_classes=10), digits)
+        check_compatible(build_model("lenet5", in_channels=1, num_classes=100), digits)
+    check_compatible(build_model("lenet5-half", in_channels=1, num_classes=10), digits)
