@@ -66,3 +66,23 @@ def test_bad_input_fails_before_training(case, message, tmp_path, capsys, data_r
                                "--data-root", str(data_root), *extra], capsys)
     assert code == 2 and message in stderr
     assert not (tmp_path / "o" / "checkpoint.pt").exists()
+
+
+def test_rco_student_follows_the_teacher_route(mnist):
+    from vision.kd.rco import RouteSchedule
+    from vision.train import train_classifier
+
+    train, test = mnist
+    small = ImageSet(train.name, train.images[:3000], train.labels[:3000], 10, train.mean, train.std)
+    torch.manual_seed(0)
+    teacher = build_model("lenet5", 1, 10)
+    anchors = train_classifier(teacher, small, TrainConfig(epochs=3, batch_size=64), anchor_every=1)["anchors"]
+    assert len(anchors) == 3
+    assert all(torch.equal(a, b) for a, b in zip(anchors[-1].state_dict().values(),
+                                                  teacher.state_dict().values(), strict=True))
+    student = build_model("lenet5-half", 1, 10)
+    route = RouteSchedule(anchors, epochs=3)
+    distill_on_data(student, route, small, TrainConfig(epochs=3, batch_size=64), seed=0)
+    assert accuracy(student, test) >= 0.6
+    with pytest.raises(Exception, match="spans 3 epochs"):
+        distill_on_data(student, route, small, TrainConfig(epochs=2))
