@@ -178,7 +178,8 @@ class DataFreeKD:
     def _save(self, checkpoint: Checkpoint) -> None:
         checkpoint.save({"epoch": self.epoch, "student": self.student.state_dict(),
                          "optimizer": self.optimizer.state_dict(), "synthesizer": self.synthesizer.state_dict(),
-                         "history": asdict(self.history), "rng": torch.get_rng_state()})
+                         "history": asdict(self.history), "rng": torch.get_rng_state(),
+                         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []})
 
     def _resume(self, checkpoint: Checkpoint) -> None:
         state = checkpoint.load()
@@ -190,3 +191,5 @@ class DataFreeKD:
         self.synthesizer.load_state_dict(state["synthesizer"])
         self.history = KDHistory(**state["history"])
         torch.set_rng_state(state["rng"])
+        if state.get("cuda_rng"):
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
