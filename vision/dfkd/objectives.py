@@ -119,19 +119,18 @@ class GeneratorObjective:
             total = total + weight * value
         return total, {n: float(v.detach()) for n, v in values.items()}
 
-    def _term(self, name, images, teacher_logits, teacher_features, student_logits) -> torch.Tensor:
-        if name == "one_hot":
-            return one_hot_loss(teacher_logits)
-        if name == "activation":
-            if teacher_features is None:
-                raise UserError("the activation term needs the teacher's features (feature_layer)")
-            return activation_loss(teacher_features)
-        if name == "entropy":
-            return entropy_loss(teacher_logits, self.entropy_log_base)
-        if name == "diversity":
-            return diversity_loss(images, teacher_logits)
-        if student_logits is None:
+    def _term(self, name: str, images: torch.Tensor, teacher_logits: torch.Tensor,
+              teacher_features: torch.Tensor | None, student_logits: torch.Tensor | None) -> torch.Tensor:
+        if name == "activation" and teacher_features is None:
+            raise UserError("the activation term needs the teacher's features (feature_layer)")
+        if name in STUDENT_TERMS and student_logits is None:
             raise UserError(f"the {name} term needs the student's logits")
-        if name == "adversarial_l1":
-            return adversarial_l1_loss(student_logits, teacher_logits, self.l1_log_form)
-        return adversarial_kl_loss(student_logits, teacher_logits)
+        terms = {
+            "one_hot": lambda: one_hot_loss(teacher_logits),
+            "activation": lambda: activation_loss(teacher_features),
+            "entropy": lambda: entropy_loss(teacher_logits, self.entropy_log_base),
+            "diversity": lambda: diversity_loss(images, teacher_logits),
+            "adversarial_l1": lambda: adversarial_l1_loss(student_logits, teacher_logits, self.l1_log_form),
+            "adversarial_kl": lambda: adversarial_kl_loss(student_logits, teacher_logits),
+        }
+        return terms[name]()
