@@ -112,6 +112,7 @@ def dfkd_run(teacher_path: str | os.PathLike, student_arch: str, method: str, da
     objective = GeneratorObjective(dict(spec.weights), spec.exponential, spec.entropy_log_base)
     synthesizer = GeneratorSynthesizer(teacher, student, generator, objective, lr=spec.generator_lr,
                                        batch_size=spec.batch_size, g_steps=spec.g_steps, reuse_last=spec.reuse_last,
+                                       betas=(spec.generator_beta1, 0.999),
                                        feature_layer=penultimate_layer(teacher) if objective.needs_features else None)
     teacher_accuracy = accuracy(teacher, test)
     last_images: list[torch.Tensor] = []

@@ -35,6 +35,7 @@ class Method:
     ngf: int = 16
     bn_eps: float = 1e-5
     generator_lr: float = 1e-3
+    generator_beta1: float = 0.5
     batch_size: int = 256
     g_steps: int = 1
     reuse_last: bool = False
@@ -93,10 +94,10 @@ register(Method(
 ))
 register(Method(
     name="dfad", paper="Fang et al., Data-Free Adversarial Distillation, arXiv 1912.11006 (2019)",
-    weights={"adversarial_l1": 1.0}, generator_lr=1e-3, kd_steps=5, loss="l1",
-    student_optimizer="sgd", student_lr=0.01, weight_decay=5e-4,
+    weights={"adversarial_l1": 1.0}, generator_lr=1e-3, generator_beta1=0.9, kd_steps=5, loss="l1",
     notes={"paper": "MNIST: nz 100, Adam lr_G 1e-3, SGD lr_S 0.01 (momentum 0.9, wd 5e-4), batch 256, "
-                    "5 student steps per generator step, −log(L1 + 1) generator loss"},
+                    "5 student steps per generator step, 100 epochs × 50 iterations. Here the student "
+                    "uses Adam 2e-3 (cosine): with SGD 0.01 and our 16-epoch budget seed 0 ended at 93.73 %"},
 ))
 register(Method(
     name="zskt", paper="Micaelli & Storkey, Zero-shot Knowledge Transfer via Adversarial Belief Matching, "
