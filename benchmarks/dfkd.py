@@ -60,6 +60,12 @@ def kd_real(args, teacher: Path, seed: int) -> dict:
     return read_json(path)
 
 
+def finished(args, name: str, hyper: dict) -> dict:
+    metrics = read_json(args.out / name / "metrics.json")
+    metrics["hyper"] = hyper
+    return metrics
+
+
 def dfkd_cell(args, teacher: Path, method: str, seed: int, hyper: dict, name: str) -> dict:
     out = args.out / name
     if not (out / "metrics.json").is_file():
@@ -109,23 +115,36 @@ def main() -> None:
 
     teacher = teacher_file(args)
     teacher_info = read_json(args.out / "teacher.json")
-    real = [kd_real(args, teacher, s) for s in seeds] if "real" in parts else []
-    rows = {m: [dfkd_cell(args, teacher, m, s, {}, f"{m}-{s}") for s in seeds] for m in methods} \
-        if "methods" in parts else {}
-    sweep: dict[str, list[dict]] = {}
-    if args.sweep and "sweep" in parts:
-        for m in args.sweep_methods.split(","):
-            sweep[m] = [dfkd_cell(args, teacher, m, 0, sweep_hyper(m, float(lr), float(t)), f"sweep-{m}-lr{lr}-T{t}")
-                        for lr in args.sweep_lr.split(",") for t in args.sweep_temperature.split(",")]
+    if "real" in parts:
+        for s in seeds:
+            kd_real(args, teacher, s)
+    if "methods" in parts:
+        for m in methods:
+            for s in seeds:
+                dfkd_cell(args, teacher, m, s, {}, f"{m}-{s}")
+    sweep_cells = {m: [(sweep_hyper(m, float(lr), float(t)), f"sweep-{m}-lr{lr}-T{t}")
+                       for lr in args.sweep_lr.split(",") for t in args.sweep_temperature.split(",")]
+                   for m in args.sweep_methods.split(",")} if args.sweep else {}
+    if "sweep" in parts:
+        for m, cells in sweep_cells.items():
+            for hyper, name in cells:
+                dfkd_cell(args, teacher, m, 0, hyper, name)
     if "report" not in parts:
         return
 
+    # The report gathers every finished cell (a method may have fewer seeds than asked).
+    real = [read_json(p) for s in seeds if (p := args.out / f"kd-real-e{args.kd_epochs}-{s}.json").is_file()]
+    rows = {m: [finished(args, f"{m}-{s}", {}) for s in seeds if (args.out / f"{m}-{s}" / "metrics.json").is_file()]
+            for m in methods}
+    rows = {m: r for m, r in rows.items() if r}
+    sweep = {m: [finished(args, name, hyper) for hyper, name in cells if (args.out / name / "metrics.json").is_file()]
+             for m, cells in sweep_cells.items()}
     result = {"machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
               "torch": torch.__version__, "device": args.device, "teacher": teacher_info,
               "kd_real": real, "methods": rows, "sweep": sweep, "wall_seconds": time.perf_counter() - started}
     write_json(HERE / "results" / f"dfkd-mnist-{args.tag}.json", result)
-    for m in rows:
-        shutil.copyfile(args.out / f"{m}-{seeds[0]}" / "samples.png", HERE / f"dfkd-samples-{m}.png")
+    for m, runs in rows.items():
+        shutil.copyfile(args.out / f"{m}-{runs[0]['seed']}" / "samples.png", HERE / f"dfkd-samples-{m}.png")
     plot(rows, HERE / "dfkd-mnist.png")
     write_text(HERE / "DFKD.md", report(result, seeds))
     print(report(result, seeds))
@@ -153,14 +172,16 @@ def report(result: dict, seeds: list[int]) -> str:
         "",
         f"Teacher: LeNet-5 trained here, {100 * t['test_accuracy']:.2f} % test accuracy ({t['seconds']:.0f} s). "
         "Student accuracy is the real test set at the **last** epoch (no selection on test), mean ± std "
-        f"(population) over seeds {', '.join(map(str, seeds))}; the student never sees a real training image. "
+        f"(population) over the seeds each row names (from {', '.join(map(str, seeds))}); "
+        "the student never sees a real training image. "
         "Synthesis time (generator updates and sampling) and KD time (student updates) are measured apart.",
         "",
         "| method | student accuracy (%) | floor | published | synthesis (s) | KD (s) | generator / schedule |",
         "|---|---|---|---|---|---|---|",
     ]
     real = result["kd_real"]
-    lines.append(f"| KD with real data | {mean_std([r['final_accuracy'] for r in real])} | {FLOOR['kd-real']} | "
+    lines.append(f"| KD with real data ({len(real)} seeds) | {mean_std([r['final_accuracy'] for r in real])} | "
+                 f"{FLOOR['kd-real']} | "
                  f"{PAPER['kd-real']} | — | {statistics.mean(r['seconds'] for r in real):.0f} | "
                  f"real training set, Hinton KD T = 4, {real[0]['epochs']} epochs (Adam 1e-3, cosine) |")
     for m, runs in result["methods"].items():
@@ -169,7 +190,8 @@ def report(result: dict, seeds: list[int]) -> str:
         setting = (f"ngf {spec['ngf']}, batch {spec['batch_size']}, {spec['epochs']} × {spec['iterations']} "
                    f"iterations, {spec['kd_steps']} KD steps each, lr_G {spec['generator_lr']:g}, "
                    f"T {spec['temperature']:g}")
-        lines.append(f"| {m} | {mean_std([r['final_accuracy'] for r in runs])} | {FLOOR.get(m, '—')} | {PAPER[m]} | "
+        lines.append(f"| {m} ({len(runs)} seed{'s' if len(runs) > 1 else ''}) | "
+                     f"{mean_std([r['final_accuracy'] for r in runs])} | {FLOOR.get(m, '—')} | {PAPER[m]} | "
                      f"{statistics.mean(r['synthesis_total_seconds'] for r in runs):.0f} | "
                      f"{statistics.mean(r['kd_total_seconds'] for r in runs):.0f} | {setting} |")
     if result["sweep"]:
