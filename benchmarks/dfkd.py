@@ -77,7 +77,7 @@ def dfkd_cell(args, teacher: Path, method: str, seed: int, hyper: dict, name: st
     return metrics
 
 
-SWEEP_EPOCHS = {"dafl": {"epochs": 5}, "rdskd": {"epochs": 6, "warmup_epochs": 3}}
+SWEEP_EPOCHS = {"dafl": {"epochs": 3}, "rdskd": {"epochs": 6, "warmup_epochs": 3}}
 
 
 def sweep_hyper(method: str, lr: float, temperature: float) -> dict:
