@@ -103,7 +103,7 @@ register(Method(
     name="zskt", paper="Micaelli & Storkey, Zero-shot Knowledge Transfer via Adversarial Belief Matching, "
                        "NeurIPS 2019",
     weights={"adversarial_kl": 1.0}, generator_lr=1e-3, reuse_last=True, kd_steps=10, loss="kd",
-    temperature=1.0, at_weight=250.0, batch_size=128, epochs=10,
+    temperature=1.0, at_weight=250.0, batch_size=128, epochs=6,
     notes={"paper": "8e4 pseudo-batches of 128, ng 1 / ns 10, Adam (cosine) lr_S 2e-3, lr_G 1e-3, "
                     "KL T = 1, β = 250 attention transfer"},
 ))
