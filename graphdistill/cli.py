@@ -38,20 +38,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="graphdistill",
         description="Condense datasets into small synthetic ones and evaluate them "
-                    "(graphs today; recsys, text and images in later releases).")
+                    "(graphs, recommender data, text and images) and distil models without data.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("condense", help="condense a dataset and evaluate the result")
     p.add_argument("dataset", help="dataset name (see `graphdistill datasets`)")
     p.add_argument("--method", required=True,
                    help="condensation method: gcond, gcond-x, one-step, random, herding, kcenter (graphs); "
-                        "distill-cf, random, head (recommender data)")
+                        "distill-cf, random, head (recommender data); text-dd (text)")
     size = p.add_mutually_exclusive_group(required=True)
     size.add_argument("--budget", type=int, help="number of condensed nodes (graphs) or users (recommender data)")
     size.add_argument("--users", type=int, help="number of synthetic users (recommender data)")
+    size.add_argument("--per-class", type=int, help="distilled sequences per class (text)")
     size.add_argument("--ratio", type=float, help="fraction in (0, 1] of --ratio-of nodes")
     p.add_argument("--ratio-of", choices=("train", "full"), default="train",
                    help="what --ratio is a fraction of: training nodes (default) or all nodes")
+    p.add_argument("--model", type=Path, default=None,
+                   help="text: word-piece model folder (default <data root>/models/all-MiniLM-L6-v2)")
+    p.add_argument("--length", type=int, default=128, help="text: word pieces per sequence (default 128)")
+    p.add_argument("--no-full", action="store_true", help="text: skip the whole-training-set reference")
     p.add_argument("--out", type=Path, default=None,
                    help="run folder (default runs/<dataset>-<method>-<budget>-<seed>)")
     p.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
@@ -159,6 +164,8 @@ def cmd_condense(args) -> int:
 
     if is_recsys_dataset(args.dataset):
         return _condense_users(args)
+    if args.method == "text-dd" or args.per_class is not None:
+        return _condense_text(args)
     if args.users is not None:
         raise UserError(f"--users is for recommender datasets; {args.dataset!r} needs --budget or --ratio")
     from graphdistill.graph.run import condense_run
@@ -167,6 +174,26 @@ def cmd_condense(args) -> int:
     metrics = condense_run(spec, out=args.out, data_root=args.data_root, device=args.device,
                            progress=not args.no_progress)
     print(format_table([metrics]))
+    return 0
+
+
+def _condense_text(args) -> int:
+    from graphdistill.text.run import text_condense_run
+
+    if args.method != "text-dd":
+        raise UserError(f"text datasets are distilled with --method text-dd, not {args.method!r}")
+    if args.per_class is None:
+        raise UserError("text distillation takes a number of sequences per class: --per-class N")
+    if args.runs < 1:
+        raise UserError(f"--runs must be ≥ 1, got {args.runs}")
+    metrics = text_condense_run(args.dataset, args.per_class, hyper=_hyper(args.hp), seed=args.seed, out=args.out,
+                                data_root=args.data_root, model=args.model, length=args.length, runs=args.runs,
+                                with_full=not args.no_full)
+    print("| training set / learner | test accuracy (%) |")
+    print("|---|---|")
+    for key, r in metrics["rows"].items():
+        print(f"| {key} | {100 * r['mean']:.2f} ± {100 * r['std']:.2f} |")
+    print(f"distil {metrics['condense_seconds']:.1f} s, evaluate {metrics['evaluate_seconds']:.1f} s")
     return 0
 
 
@@ -211,6 +238,7 @@ def cmd_evaluate(args) -> int:
 def cmd_datasets(args) -> int:
     from graphdistill.core import datasets as ds
     from graphdistill.graph import datasets as _graph  # noqa: F401  (registers the graph datasets)
+    from graphdistill.text import data as _text  # noqa: F401  (registers the text corpora)
     from recsys import datasets as _recsys  # noqa: F401  (registers the interaction datasets)
     from vision import data as _vision  # noqa: F401  (registers the image datasets)
 
