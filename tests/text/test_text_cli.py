@@ -46,7 +46,7 @@ def test_condense_text_bad_input(tmp_path, corpus_csv, model_folder, capsys):
     cases = [(["--per-class", "50", *common], "fewer than per_class"),
              (["--method", "gcond", "--per-class", "1", *common], "--method text-dd"),
              (["--per-class", "1", "--model", str(tmp_path), "--out", str(tmp_path / "r2"), *FAST],
-              "no model.safetensors")]
+              "neither tokenizer.json nor vocab.txt")]
     for extra, message in cases:
         method = [] if "--method" in extra else ["--method", "text-dd"]
         code, _, err = run_cli(["condense", str(corpus_csv), *method, *extra], capsys)
