@@ -44,7 +44,7 @@ def report(folders: list[Path]) -> str:
     write_json(HERE / "results" / "text-bbc-cpu.json", rows)
     lines = ["# Text distillation on BBC News (issue 9)", "",
              "Measured with `benchmarks/text_dd.py` on the 2-core CPU machine (torch 2.13.0 CPU). Split: "
-             "stratified 80/20 with seed 0 (1780 / 445 documents); MiniLM-L6 word-piece embeddings, 128 word "
+             "stratified 80/20 with seed 0 (1781 / 444 documents); MiniLM-L6 word-piece embeddings, 128 word "
              "pieces per document. Evaluation: fresh learners, Adam lr 1e-3, 300 steps (whole training set: 5 "
              "epochs of batches of 64), accuracy on the whole test split at the end; mean ± std over 5 learners "
              "(random real: a new random draw per learner). \"unrolled\": the distilled set replayed with its "
