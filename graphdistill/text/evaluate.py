@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -69,7 +70,7 @@ def test_accuracy(model: nn.Module, test: EmbeddedCorpus, batch: int = 256) -> f
     return correct / len(test)
 
 
-def train_on(x_of: callable, targets: torch.Tensor, model: nn.Module, config: EvalConfig,
+def train_on(x_of: Callable[[torch.Tensor], torch.Tensor], targets: torch.Tensor, model: nn.Module, config: EvalConfig,
              generator: torch.Generator) -> nn.Module:
     """Adam on soft-label CE; ``x_of(index)`` returns the (b, L, D) inputs of rows ``index``."""
     n = len(targets)
@@ -99,8 +100,8 @@ def replay_unrolled(syn: SyntheticText, model: nn.Module) -> nn.Module:
     return model
 
 
-def evaluate_set(x_of: callable, targets: torch.Tensor, test: EmbeddedCorpus, learner: str,
-                 config: EvalConfig, *, replay: SyntheticText | None = None) -> EvalResult:
+def evaluate_set(x_of: Callable[[torch.Tensor], torch.Tensor], targets: torch.Tensor, test: EmbeddedCorpus,
+                 learner: str, config: EvalConfig, *, replay: SyntheticText | None = None) -> EvalResult:
     """Train ``config.runs`` fresh ``learner`` s on a set and test each (see module docstring)."""
     if not torch.isfinite(targets).all():
         raise UserError("training targets contain NaN or inf")
