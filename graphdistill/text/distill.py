@@ -72,6 +72,7 @@ class EmbeddedCorpus:
     labels: torch.Tensor  # (N,) int64
     space: EmbeddingSpace
     classes: tuple[str, ...]
+    _members: list[torch.Tensor] | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, corpus: Corpus, space: EmbeddingSpace, length: int) -> EmbeddedCorpus:
@@ -106,7 +107,10 @@ class EmbeddedCorpus:
         return torch.cat(rows)
 
     def class_members(self) -> list[torch.Tensor]:
-        return [torch.nonzero(self.labels == c).flatten() for c in range(self.num_classes)]
+        """Indices of each class's documents (computed once; every real batch draws from them)."""
+        if self._members is None:
+            self._members = [torch.nonzero(self.labels == c).flatten() for c in range(self.num_classes)]
+        return self._members
 
     def stratified_batch(self, per_class: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """(C·k, L, D) embeddings and (C·k,) labels: k random documents of every class, class-major."""
@@ -365,6 +369,7 @@ class TextDistiller:
                        {"params": [log_steps], "lr": cfg.lr_step_sizes}]
         optimizer = torch.optim.Adam(groups)
         generator = torch.Generator()
+        new_learner = self._learner_factory(real)
         start = 0
         state = checkpoint.load() if checkpoint is not None else None
         if state is not None:
@@ -392,7 +397,7 @@ class TextDistiller:
             generator.manual_seed(derive_seed(cfg.seed, "real", it))
             if log_steps is not None:
                 syn.step_sizes = log_steps.exp()
-            r = Round(syn, real, self._learner_factory(real), cfg, generator)
+            r = Round(syn, real, new_learner, cfg, generator)
             self.history.losses.append(float(objective(r, step)))
             done = it + 1
             if checkpoint is not None and (done % cfg.checkpoint_every == 0 or done == cfg.iterations):
