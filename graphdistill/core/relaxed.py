@@ -1,5 +1,9 @@
 """Relaxed samplers of discrete structures, differentiable in their logits.
 
+:func:`binary_concrete` — the relaxed Bernoulli (Gumbel-sigmoid) of DosCond's edges, with a
+straight-through hard mode, a symmetric (undirected graph) mode and the annealing schedule
+:func:`annealed_temperature`.
+
 :func:`multi_gumbel_softmax` — the multi-draw Gumbel-softmax of Distill-CF (Sachdeva et al.,
 NeurIPS 2022): ``draws`` independent Gumbel-softmax samples (Jang, Gu & Poole, ICLR 2017;
 Maddison, Mnih & Teh, ICLR 2017) of each row of a logits matrix, summed, so that a row becomes a
@@ -136,3 +140,80 @@ def multi_gumbel_softmax(logits: torch.Tensor, draws: int, tau: float, seed: int
         raise UserError(f"noise must be one of {NOISE_LAYOUTS}, got {noise!r}")
     function = _SharedNoise if noise == "shared" else _IndependentNoise
     return function.apply(logits, int(draws), float(tau), int(seed), int(chunk))
+
+
+# ---------------------------------------------------------------------------------------------
+# Relaxed Bernoulli (binary concrete)
+
+
+class _StraightThrough(torch.autograd.Function):
+    """Forward: the exact 0/1 value 1[y > ½]; backward: the identity (y's own gradient)."""
+
+    @staticmethod
+    def forward(ctx, relaxed):
+        return (relaxed > 0.5).to(relaxed.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out
+
+
+def binary_concrete(logits: torch.Tensor, tau: float, *, generator: torch.Generator | None = None,
+                    hard: bool = False, symmetric: bool = False) -> torch.Tensor:
+    """A relaxed Bernoulli sample of every entry of ``logits``, differentiable in the logits.
+
+    The binary concrete / Gumbel-sigmoid distribution (Maddison, Mnih & Teh, ICLR 2017; Jang,
+    Gu & Poole, ICLR 2017): with U ~ Uniform(0, 1),
+
+        y = σ((ω + log U − log(1 − U)) / τ),
+
+    so that P(y > ½) = σ(ω) at every temperature τ, and y → Bernoulli(σ(ω)) as τ → 0. DosCond
+    (Jin et al., KDD 2022) samples the edges of its synthetic graphs this way.
+
+    Args:
+        logits: edge (or any binary) logits ω, any shape; with ``symmetric`` the last two
+            dimensions are square (…, n, n).
+        tau: temperature (> 0).
+        generator: the noise stream (the global one when None).
+        hard: straight-through mode: the forward value is the 0/1 sample 1[y > ½], the gradient
+            that of the relaxed y (Bengio et al., 2013).
+        symmetric: a symmetric sample with zero diagonal — an undirected graph without self
+            loops: ω is symmetrised to (ω + ωᵀ)/2 and one noise value drawn per unordered pair.
+
+    Returns:
+        A tensor of the shape of ``logits`` with entries in [0, 1].
+
+    Example::
+
+        adj = binary_concrete(edge_logits, tau=0.5, symmetric=True)   # (G, n, n)
+    """
+    if tau <= 0:
+        raise UserError(f"binary concrete temperature must be > 0, got {tau}")
+    if symmetric:
+        if logits.dim() < 2 or logits.shape[-1] != logits.shape[-2]:
+            raise UserError(f"symmetric sampling needs (…, n, n) logits, got shape {tuple(logits.shape)}")
+        logits = (logits + logits.transpose(-1, -2)) / 2
+    u = torch.rand(logits.shape, generator=generator, dtype=logits.dtype, device=logits.device)
+    eps = torch.finfo(logits.dtype).eps
+    noise = torch.log(u.clamp(eps, 1 - eps)) - torch.log1p(-u.clamp(eps, 1 - eps))  # Logistic(0, 1)
+    if symmetric:
+        upper = torch.triu(noise, diagonal=1)
+        noise = upper + upper.transpose(-1, -2)
+    sample = torch.sigmoid((logits + noise) / tau)
+    if hard:
+        sample = _StraightThrough.apply(sample)
+    if symmetric:
+        n = logits.shape[-1]
+        sample = sample * (1 - torch.eye(n, dtype=sample.dtype, device=sample.device))
+    return sample
+
+
+def annealed_temperature(calls: int, *, start: float = 1.0, end: float = 0.01, steps: int = 200) -> float:
+    """Exponential temperature annealing: start·(end/start)^(min(calls, steps)/steps).
+
+    The schedule of DosCond's code: from 1 to 0.01 over the first 200 sampling calls, then
+    held at ``end``. ``calls`` counts the sampler's calls so far (keep it in the checkpoint).
+    """
+    if start <= 0 or end <= 0 or steps < 1 or calls < 0:
+        raise UserError(f"need start, end > 0, steps ≥ 1 and calls ≥ 0; got {start}, {end}, {steps}, {calls}")
+    return start * (end / start) ** (min(calls, steps) / steps)

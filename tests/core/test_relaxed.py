@@ -1,5 +1,6 @@
 """The multi-draw Gumbel-softmax: exact gradients, sample statistics, flat memory in the draws."""
 
+import math
 import subprocess
 import sys
 
@@ -7,7 +8,7 @@ import pytest
 import torch
 
 from graphdistill.core.errors import UserError
-from graphdistill.core.relaxed import multi_gumbel_softmax
+from graphdistill.core.relaxed import annealed_temperature, binary_concrete, multi_gumbel_softmax
 
 LAYOUTS = ("shared", "independent")
 
@@ -47,7 +48,7 @@ def test_sample_statistics():
 
 PEAK = """
 import resource, sys, torch
-from graphdistill.core.relaxed import multi_gumbel_softmax
+from graphdistill.core.relaxed import annealed_temperature, binary_concrete, multi_gumbel_softmax
 torch.set_num_threads(1)
 logits = torch.randn(int(sys.argv[3]), int(sys.argv[4]), requires_grad=True)
 multi_gumbel_softmax(logits, int(sys.argv[1]), 10.0, seed=0, chunk=8, noise=sys.argv[2]).clamp(max=1).sum().backward()
@@ -78,3 +79,40 @@ def test_bad_arguments():
         multi_gumbel_softmax(torch.zeros(2, 3), 5, 1.0, seed=0, noise="fresh")
     with pytest.raises(UserError, match="rows"):
         multi_gumbel_softmax(torch.zeros(3), 5, 1.0, seed=0)
+
+
+def test_binary_concrete_mean_matches_sigmoid_and_gradient_flows():
+    logits = torch.tensor([-2.0, -0.5, 0.0, 1.0, 3.0], requires_grad=True)
+    gen = torch.Generator().manual_seed(0)
+    draws = binary_concrete(logits.expand(20000, 5), 0.05, generator=gen)
+    assert torch.allclose(draws.mean(0), torch.sigmoid(logits), atol=0.02)
+    draws.sum().backward()
+    assert torch.isfinite(logits.grad).all() and (logits.grad > 0).all()
+
+
+def test_binary_concrete_zero_temperature_limit_is_hard_and_straight_through_keeps_gradient():
+    logits = torch.randn(50, requires_grad=True)
+    soft = binary_concrete(logits, 1e-4, generator=torch.Generator().manual_seed(1))
+    assert ((soft < 1e-3) | (soft > 1 - 1e-3)).float().mean() > 0.95
+    hard = binary_concrete(logits, 0.5, generator=torch.Generator().manual_seed(1), hard=True)
+    assert set(hard.detach().unique().tolist()) <= {0.0, 1.0}
+    hard.sum().backward()
+    assert logits.grad.abs().sum() > 0
+
+
+def test_binary_concrete_symmetric_has_zero_diagonal_and_seeded_noise():
+    logits = torch.randn(3, 6, 6)
+    a = binary_concrete(logits, 0.3, generator=torch.Generator().manual_seed(2), symmetric=True)
+    assert torch.allclose(a, a.transpose(-1, -2))
+    assert torch.equal(torch.diagonal(a, dim1=-2, dim2=-1), torch.zeros(3, 6))
+    assert torch.equal(a, binary_concrete(logits, 0.3, generator=torch.Generator().manual_seed(2), symmetric=True))
+    with pytest.raises(UserError, match="temperature"):
+        binary_concrete(logits, 0.0)
+    with pytest.raises(UserError, match="n, n"):
+        binary_concrete(torch.randn(3, 4), 1.0, symmetric=True)
+
+
+def test_annealed_temperature_schedule():
+    assert annealed_temperature(0) == 1.0
+    assert math.isclose(annealed_temperature(100), 0.1)
+    assert math.isclose(annealed_temperature(200), 0.01) and math.isclose(annealed_temperature(10_000), 0.01)
