@@ -117,6 +117,7 @@ def fit_select_on_val(
     loss_fn: Callable[[nn.Module], torch.Tensor],
     score_fn: Callable[[nn.Module], dict[str, float]],
     config: TrainConfig,
+    steps_per_epoch: int = 1,
 ) -> tuple[int, dict[str, float], dict[str, list[float]]]:
     """Train ``model`` with Adam and return (best epoch, scores at it, per-epoch curves).
 
@@ -125,7 +126,8 @@ def fit_select_on_val(
     ``loss_fn(model)`` computes the training loss (model in train mode); ``score_fn(model)``
     returns at least ``{"val": ...}`` (model in eval mode, no grad). The best epoch is the first
     with the highest validation score; other scores (e.g. ``"test"``) are read at that epoch
-    only.
+    only. ``steps_per_epoch`` > 1 runs that many optimiser steps per epoch (minibatches:
+    ``loss_fn`` then returns the loss of the next batch); the loss curve holds their mean.
     """
     optimizer = config.optimizer(model, config.lr)
     decay_epoch = int(config.epochs * config.lr_decay_at) if config.lr_decay_at else None
@@ -139,14 +141,17 @@ def fit_select_on_val(
                 for group in optimizer.param_groups:
                     group["lr"] *= config.lr_decay
         model.train()
-        optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(model)
-        loss.backward()
-        optimizer.step()
+        loss = 0.0
+        for _ in range(steps_per_epoch):
+            optimizer.zero_grad(set_to_none=True)
+            step_loss = loss_fn(model)
+            step_loss.backward()
+            optimizer.step()
+            loss = loss + step_loss.detach() / steps_per_epoch
         model.eval()
         with torch.no_grad():
             scores = score_fn(model)
-        curves["loss"].append(float(loss.detach()))
+        curves["loss"].append(float(loss))
         curves["val"].append(float(scores["val"]))
         if scores["val"] > best["val"]:
             best_epoch, best = epoch, dict(scores)

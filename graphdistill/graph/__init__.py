@@ -5,12 +5,14 @@ from graphdistill.graph.condense import CONDENSERS, NodeCondenser
 from graphdistill.graph.condensed import CondensedGraph
 from graphdistill.graph.coreset import Herding, KCenter, RandomCoreset
 from graphdistill.graph.datasets import load_dataset
+from graphdistill.graph.gcdm import GCDM, GCDMX
 from graphdistill.graph.gcond import GCond, GCondX, OneStepGCond
 from graphdistill.graph.graph_input import GraphInput
 from graphdistill.graph.models import MODELS, build_model
 from graphdistill.graph.train import ModelConfig, NodeTask
 
 __all__ = [
-    "CONDENSERS", "CondensedGraph", "GCond", "GCondX", "GraphInput", "Herding", "KCenter", "MODELS", "ModelConfig",
-    "NodeCondenser", "NodeTask", "OneStepGCond", "RandomCoreset", "build_model", "load_dataset",
+    "CONDENSERS", "CondensedGraph", "GCDM", "GCDMX", "GCond", "GCondX", "GraphInput", "Herding", "KCenter",
+    "MODELS", "ModelConfig", "NodeCondenser", "NodeTask", "OneStepGCond", "RandomCoreset", "build_model",
+    "load_dataset",
 ]

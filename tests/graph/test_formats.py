@@ -1,4 +1,4 @@
-"""Tests of the OGB and GraphSAINT readers, and of the Planetoid fake that PyG must accept."""
+"""Tests of the OGB (ogbn, ogbg) and GraphSAINT readers, and of the Planetoid fake that PyG must accept."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from graphdistill.graph.formats import (
     GRAPHSAINT_FILES,
     OGBN_ARXIV_FILES,
     FormatError,
+    ogbg_files,
     read_graphsaint,
+    read_ogbg,
     read_ogbn_arxiv,
 )
 from tests.graph.fakes import (
@@ -358,3 +360,238 @@ def test_planetoid_fake_loads_with_public_split(tmp_path, name):
         assert torch.equal(data[f"{split}_mask"], _mask(ids, g.num_nodes))
     assert torch.bincount(data.y[data.train_mask]).tolist() == [20, 20, 20]
     assert _edge_set(data.edge_index) == g.clean_edge_set()
+
+
+# --- OGB graph property prediction (ogbg-molhiv layout) -----------------------------------------
+
+# A tiny ogbg dataset: graph 0 lists one edge twice (once reversed) and has a self loop, graph 1
+# lists both directions, graph 2 is a single atom without edges, graph 3 lists edges one way.
+OGBG_NODES = [3, 2, 1, 4]
+OGBG_EDGES = [[(0, 1), (1, 2), (1, 0), (2, 2)], [(0, 1), (1, 0)], [], [(0, 3), (2, 1)]]
+OGBG_LABELS = [0, 1, 1, 0]
+OGBG_SPLIT = {"train": [0, 3], "valid": [1], "test": [2]}
+ATOM_VOCAB = (119, 5, 12, 12, 10, 6, 6, 2, 2)
+
+
+def ogbg_atom_features() -> np.ndarray:
+    """Ten atoms' categorical features, covering the first and last value of every vocabulary."""
+    rng = np.random.default_rng(0)
+    feats = np.stack([rng.integers(0, size, size=sum(OGBG_NODES)) for size in ATOM_VOCAB], axis=1)
+    feats[0] = 0
+    feats[1] = np.asarray(ATOM_VOCAB) - 1
+    return feats
+
+
+def write_ogbg(
+    root: Path,
+    feats: np.ndarray | None = None,
+    labels: object = None,
+    split_name: str = "scaffold",
+    edge_feat: bool = False,
+) -> Path:
+    """Write the tiny dataset above in OGB's raw graph-property layout (gzipped header-less CSVs)."""
+    root = Path(root)
+    (root / "raw").mkdir(parents=True, exist_ok=True)
+    (root / "split" / split_name).mkdir(parents=True, exist_ok=True)
+    edges = [pair for graph in OGBG_EDGES for pair in graph]
+    _rewrite_csv(root / "raw" / "edge.csv.gz", edges)
+    _rewrite_csv(root / "raw" / "node-feat.csv.gz", ogbg_atom_features() if feats is None else feats)
+    _rewrite_csv(root / "raw" / "graph-label.csv.gz", np.asarray(OGBG_LABELS)[:, None] if labels is None else labels)
+    _rewrite_csv(root / "raw" / "num-node-list.csv.gz", np.asarray(OGBG_NODES)[:, None])
+    _rewrite_csv(root / "raw" / "num-edge-list.csv.gz", np.asarray([len(g) for g in OGBG_EDGES])[:, None])
+    if edge_feat:
+        _rewrite_csv(root / "raw" / "edge-feat.csv.gz", np.zeros((len(edges), 3), dtype=int))
+    for stem, ids in OGBG_SPLIT.items():
+        _rewrite_csv(root / "split" / split_name / f"{stem}.csv.gz", np.asarray(ids)[:, None])
+    return root
+
+
+def _expected_edges(graph: int) -> set[tuple[int, int]]:
+    pairs = {(s, d) for s, d in OGBG_EDGES[graph] if s != d}
+    return pairs | {(d, s) for s, d in pairs}
+
+
+def test_ogbg_reads_graphs_one_hot_atoms_and_undirected_edges(tmp_path):
+    graphs, split = read_ogbg(write_ogbg(tmp_path / "ogbg_molhiv"))
+    assert len(graphs) == len(OGBG_NODES)
+    feats = ogbg_atom_features()
+    offsets = np.cumsum(ATOM_VOCAB) - np.asarray(ATOM_VOCAB)
+    start = 0
+    for i, (graph, n) in enumerate(zip(graphs, OGBG_NODES, strict=True)):
+        assert graph.x.dtype == torch.float32 and graph.x.shape == (n, sum(ATOM_VOCAB)) == (n, 174)
+        assert torch.equal(graph.x.sum(1), torch.full((n,), 9.0))  # one 1 per categorical column
+        for row in range(n):
+            hot = graph.x[row].nonzero().flatten().numpy()
+            np.testing.assert_array_equal(hot, feats[start + row] + offsets)
+        start += n
+
+        ei = graph.edge_index
+        assert ei.dtype == torch.int64 and ei.shape == (2, len(_expected_edges(i)))
+        assert _edge_set(ei) == _expected_edges(i)
+        assert not contains_self_loops(ei)
+        keys = ei[0] * n + ei[1]
+        assert bool((keys[1:] > keys[:-1]).all()), "edge_index must be coalesced (sorted)"
+        assert graph.y.dtype == torch.int64 and graph.y.shape == (1,)
+    assert graphs[2].edge_index.shape == (2, 0) and graphs[2].x.shape == (1, 174)
+    assert torch.cat([g.y for g in graphs]).tolist() == OGBG_LABELS
+    # the first atom is all zeros and the second all maxima: the vocabulary ends are accepted
+    assert graphs[0].x[0].nonzero().flatten().tolist() == offsets.tolist()
+
+    assert set(split) == {"train", "val", "test"}
+    assert all(ids.dtype == torch.int64 for ids in split.values())
+    assert {k: v.tolist() for k, v in split.items()} == {"train": [0, 3], "val": [1], "test": [2]}
+
+
+def test_ogbg_graph_storage_is_not_shared(tmp_path):
+    # Each graph owns its tensors: saving one graph must not drag the whole dataset along.
+    graphs, _ = read_ogbg(write_ogbg(tmp_path))
+    storages = {g.x.untyped_storage().data_ptr() for g in graphs}
+    storages |= {g.edge_index.untyped_storage().data_ptr() for g in graphs if g.num_edges}
+    assert len(storages) == len(graphs) + sum(1 for g in graphs if g.num_edges)
+    assert graphs[1].x.untyped_storage().nbytes() == graphs[1].x.numel() * 4
+
+
+def test_ogbg_multitask_labels_keep_nan(tmp_path):
+    labels = [[0, 1, None], [1, None, 0], [None, None, None], [1, 0, 1]]
+    graphs, _ = read_ogbg(write_ogbg(tmp_path, labels=labels))
+    y = torch.cat([g.y for g in graphs])
+    assert y.dtype == torch.float32 and y.shape == (4, 3) and graphs[0].y.shape == (1, 3)
+    expected = torch.tensor([[0, 1, np.nan], [1, np.nan, 0], [np.nan] * 3, [1, 0, 1]], dtype=torch.float32)
+    torch.testing.assert_close(y, expected, equal_nan=True)
+
+
+def test_ogbg_regression_label_is_float(tmp_path):
+    graphs, _ = read_ogbg(write_ogbg(tmp_path, labels=[[0.5], [-1.25], [2.0], [3.0]]))
+    assert graphs[1].y.dtype == torch.float32 and graphs[1].y.tolist() == [[-1.25]]
+
+
+def test_ogbg_other_feature_widths_are_floats_as_given(tmp_path):
+    feats = np.arange(sum(OGBG_NODES) * 4, dtype=np.float64).reshape(-1, 4) / 8 - 1
+    graphs, _ = read_ogbg(write_ogbg(tmp_path, feats=feats))
+    x = torch.cat([g.x for g in graphs])
+    assert x.dtype == torch.float32
+    assert torch.equal(x, torch.from_numpy(feats).float())
+
+
+def test_ogbg_accepts_any_single_split_folder_and_ignores_edge_features(tmp_path):
+    graphs, split = read_ogbg(write_ogbg(tmp_path, split_name="species", edge_feat=True))
+    assert len(graphs) == 4 and split["val"].tolist() == [1]
+
+
+def test_ogbg_two_split_folders_are_ambiguous(tmp_path):
+    root = write_ogbg(tmp_path)
+    (root / "split" / "random").mkdir()
+    with pytest.raises(FormatError) as exc:
+        read_ogbg(root)
+    _assert_names(exc, root / "split", "scaffold", "random")
+
+
+@pytest.mark.parametrize("relpath", ogbg_files())
+def test_ogbg_missing_file_is_named(tmp_path, relpath):
+    root = write_ogbg(tmp_path)
+    (root / relpath).unlink()
+    with pytest.raises(FormatError) as exc:
+        read_ogbg(root)
+    _assert_names(exc, root / relpath, "missing file", "OGB")
+
+
+def _ogbg_feature_rows_mismatch(root):
+    _rewrite_csv(root / "raw" / "node-feat.csv.gz", ogbg_atom_features()[:-1])
+    return "raw/node-feat.csv.gz", "found 9 rows"
+
+
+def _ogbg_atom_out_of_range(root):
+    feats = ogbg_atom_features()
+    feats[4, 1] = ATOM_VOCAB[1]  # chirality takes 0..4
+    _rewrite_csv(root / "raw" / "node-feat.csv.gz", feats)
+    return "raw/node-feat.csv.gz", "line 5, column 2 holds 5"
+
+
+def _ogbg_negative_atom(root):
+    feats = ogbg_atom_features()
+    feats[2, 0] = -1
+    _rewrite_csv(root / "raw" / "node-feat.csv.gz", feats)
+    return "raw/node-feat.csv.gz", "atom feature"
+
+
+def _ogbg_fractional_atom(root):
+    feats = ogbg_atom_features().astype(float)
+    feats[2, 0] = 1.5
+    _rewrite_csv(root / "raw" / "node-feat.csv.gz", feats)
+    return "raw/node-feat.csv.gz", "non-integer"
+
+
+def _ogbg_edge_rows_mismatch(root):
+    _rewrite_csv(root / "raw" / "edge.csv.gz", [(0, 1), (1, 2)])
+    return "raw/edge.csv.gz", "found 2 rows"
+
+
+def _ogbg_edge_outside_its_graph(root):
+    edges = [pair for graph in OGBG_EDGES for pair in graph]
+    edges[5] = (0, 2)  # graph 1 has two nodes, 0 and 1
+    _rewrite_csv(root / "raw" / "edge.csv.gz", edges)
+    return "raw/edge.csv.gz", "graph 1, which has 2 nodes"
+
+
+def _ogbg_edge_count_rows_mismatch(root):
+    _rewrite_csv(root / "raw" / "num-edge-list.csv.gz", [[4], [2], [2]])
+    return "raw/num-edge-list.csv.gz", "found 3 rows"
+
+
+def _ogbg_negative_node_count(root):
+    _rewrite_csv(root / "raw" / "num-node-list.csv.gz", [[3], [2], [-1], [6]])
+    return "raw/num-node-list.csv.gz", "negative"
+
+
+def _ogbg_label_rows_mismatch(root):
+    _rewrite_csv(root / "raw" / "graph-label.csv.gz", [[0], [1], [1]])
+    return "raw/graph-label.csv.gz", "found 3 rows"
+
+
+def _ogbg_split_out_of_range(root):
+    _rewrite_csv(root / "split" / "scaffold" / "test.csv.gz", [[2], [4]])
+    return "split/scaffold/test.csv.gz", "graph ids span [2, 4]"
+
+
+def _ogbg_split_duplicate(root):
+    _rewrite_csv(root / "split" / "scaffold" / "train.csv.gz", [[0], [3], [0]])
+    return "split/scaffold/train.csv.gz", "more than once"
+
+
+def _ogbg_splits_overlap(root):
+    _rewrite_csv(root / "split" / "scaffold" / "valid.csv.gz", [[1], [0]])
+    return "split/scaffold/valid.csv.gz", "graph id(s) in both the train and the val split"
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        _ogbg_feature_rows_mismatch,
+        _ogbg_atom_out_of_range,
+        _ogbg_negative_atom,
+        _ogbg_fractional_atom,
+        _ogbg_edge_rows_mismatch,
+        _ogbg_edge_outside_its_graph,
+        _ogbg_edge_count_rows_mismatch,
+        _ogbg_negative_node_count,
+        _ogbg_label_rows_mismatch,
+        _ogbg_split_out_of_range,
+        _ogbg_split_duplicate,
+        _ogbg_splits_overlap,
+    ],
+)
+def test_ogbg_corrupt_or_inconsistent_file_is_named(tmp_path, corrupt):
+    root = write_ogbg(tmp_path)
+    relpath, word = corrupt(root)
+    with pytest.raises(FormatError) as exc:
+        read_ogbg(root)
+    _assert_names(exc, root / relpath, "corrupt file", "expected", word)
+
+
+def test_ogbg_truncated_gzip_is_named(tmp_path):
+    root = write_ogbg(tmp_path)
+    _rewrite_csv(root / "raw" / "node-feat.csv.gz", np.tile(ogbg_atom_features(), (200, 1)))
+    _truncate(root / "raw" / "node-feat.csv.gz")
+    with pytest.raises(FormatError) as exc:
+        read_ogbg(root)
+    _assert_names(exc, root / "raw/node-feat.csv.gz", "corrupt file")
