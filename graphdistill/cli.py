@@ -44,12 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("condense", help="condense a dataset and evaluate the result")
     p.add_argument("dataset", help="dataset name (see `graphdistill datasets`)")
     p.add_argument("--method", required=True,
-                   help="condensation method: gcond, gcond-x, one-step, random, herding, kcenter (graphs); "
+                   help="condensation method: gcond, gcond-x, one-step, gcdm, gcdm-x, random, herding, kcenter "
+                        "(node classification); doscond, random, herding (graph classification); "
                         "distill-cf, random, head (recommender data); text-dd (text)")
     size = p.add_mutually_exclusive_group(required=True)
     size.add_argument("--budget", type=int, help="number of condensed nodes (graphs) or users (recommender data)")
     size.add_argument("--users", type=int, help="number of synthetic users (recommender data)")
     size.add_argument("--per-class", type=int, help="distilled sequences per class (text)")
+    size.add_argument("--graphs-per-class", type=int, help="condensed graphs per class (graph classification)")
     size.add_argument("--ratio", type=float, help="fraction in (0, 1] of --ratio-of nodes")
     p.add_argument("--ratio-of", choices=("train", "full"), default="train",
                    help="what --ratio is a fraction of: training nodes (default) or all nodes")
@@ -166,6 +168,10 @@ def cmd_condense(args) -> int:
         return _condense_users(args)
     if args.method == "text-dd" or args.per_class is not None:
         return _condense_text(args)
+    from graphdistill.graph.graph_run import is_graph_dataset
+
+    if is_graph_dataset(args.dataset) or args.graphs_per_class is not None:
+        return _condense_graphs(args)
     if args.users is not None:
         raise UserError(f"--users is for recommender datasets; {args.dataset!r} needs --budget or --ratio")
     from graphdistill.graph.run import condense_run
@@ -197,6 +203,29 @@ def _condense_text(args) -> int:
     return 0
 
 
+def _condense_graphs(args) -> int:
+    from graphdistill.graph.graph_run import graph_condense_run, is_graph_dataset
+
+    if not is_graph_dataset(args.dataset):
+        raise UserError(f"--graphs-per-class is for graph-classification datasets (e.g. mutag), not {args.dataset!r}")
+    if args.graphs_per_class is None:
+        raise UserError("graph-classification datasets take a number of graphs per class: --graphs-per-class K")
+    metrics = graph_condense_run(args.dataset.lower(), args.method, args.graphs_per_class, seed=args.seed,
+                                 runs=args.runs, hyper=_hyper(args.hp), out=args.out, data_root=args.data_root,
+                                 device=args.device)
+    print(_graph_table([metrics]))
+    return 0
+
+
+def _graph_table(rows: list[dict]) -> str:
+    lines = ["| dataset | method | graphs | test score (%) | condense (s) | evaluate (s) |",
+             "|---|---|---|---|---|---|"]
+    for m in rows:
+        lines.append(f"| {m['dataset']} | {m['method']} | {m['num_graphs']} | {100 * m['test_mean']:.2f} ± "
+                     f"{100 * m['test_std']:.2f} | {m['condense_seconds']:.1f} | {m['eval_seconds']:.1f} |")
+    return "\n".join(lines)
+
+
 def _condense_users(args) -> int:
     from recsys.run import condense_run
 
@@ -216,7 +245,14 @@ def _condense_users(args) -> int:
 
 
 def cmd_whole(args) -> int:
+    from graphdistill.graph.graph_run import graph_condense_run, is_graph_dataset
     from graphdistill.graph.run import WHOLE, whole_graph_run
+
+    if is_graph_dataset(args.dataset):
+        metrics = graph_condense_run(args.dataset.lower(), WHOLE, None, seed=args.seed, runs=args.runs, out=args.out,
+                                     data_root=args.data_root, device=args.device)
+        print(_graph_table([metrics]))
+        return 0
 
     metrics = whole_graph_run(_spec(args, WHOLE), out=args.out, data_root=args.data_root,
                               device=args.device, progress=not args.no_progress)

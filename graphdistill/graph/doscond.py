@@ -68,6 +68,10 @@ class DosCondConfig:
 
     Attributes:
         iterations: matching iterations (a fresh GCN each).
+        outer, inner: matching updates per fresh GCN and training steps of the GCN on the
+            synthetic graphs between them; 1 and 0 is DosCond's one-step matching, larger values
+            the multi-step (GCond-style) matching the paper compares its speed with.
+        lr_model: Adam learning rate of those inner steps.
         lr_feat, lr_adj: Adam learning rates of the node features and of the edge logits.
         decay_at: iteration at which both optimisers restart with lr ×0.1 (0: never).
         batch_real: real training graphs sampled per class and iteration (all when fewer).
@@ -82,6 +86,9 @@ class DosCondConfig:
     """
 
     iterations: int = 1000
+    outer: int = 1
+    inner: int = 0
+    lr_model: float = 0.01
     lr_feat: float = 0.01
     lr_adj: float = 0.1
     decay_at: int = 400
@@ -100,10 +107,10 @@ class DosCondConfig:
     checkpoint_every: int = 100
 
     def __post_init__(self) -> None:
-        require_at_least(self, 1, "iterations", "batch_real", "hidden", "num_layers", "tau_calls",
+        require_at_least(self, 1, "iterations", "outer", "batch_real", "hidden", "num_layers", "tau_calls",
                          "checkpoint_every")
-        if self.decay_at < 0 or self.nodes < 0 or self.beta < 0:
-            raise UserError("decay_at, nodes and beta must be ≥ 0")
+        if self.decay_at < 0 or self.nodes < 0 or self.beta < 0 or self.inner < 0:
+            raise UserError("decay_at, nodes, beta and inner must be ≥ 0")
         if min(self.lr_feat, self.lr_adj, self.tau_start, self.tau_end) <= 0:
             raise UserError("learning rates and temperatures must be > 0")
         if self.init not in INITS:
@@ -133,7 +140,7 @@ class SyntheticGraphs(nn.Module):
 
 
 class _GraphMatchingProblem:
-    """The core's MatchingProblem for graph classification (one-step: no inner training)."""
+    """The core's MatchingProblem for graph classification."""
 
     def __init__(self, cfg: DosCondConfig, task: GraphTask, synthetic: SyntheticGraphs, per_class: torch.Tensor,
                  generator: torch.Generator, calls: int) -> None:
@@ -297,8 +304,8 @@ class _DosCondRun:
         devices = [self.task.device] if self.task.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):  # the fresh network's weights, from (seed, iteration)
             torch.manual_seed(derive_seed(self.model_seed, self.iteration))
-            loss = match_epoch(self.problem, outer=1, inner=0, distance=self.distance,
-                               class_weights=self.class_weights, update=update)
+            loss = match_epoch(self.problem, outer=cfg.outer, inner=cfg.inner, distance=self.distance,
+                               class_weights=self.class_weights, update=update, model_lr=cfg.lr_model)
         self.losses.append(float(loss))
         self.iteration += 1
 

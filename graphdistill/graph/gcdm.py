@@ -72,6 +72,7 @@ class GCDMConfig(NodeCondensationConfig):
         nets: random networks per epoch, evaluated together.
     """
 
+    lr_adj: float = 0.01  # the PGE learns 100x faster than under gradient matching (Cora: 1e-4 → 59 %, 1e-2 → 80 %)
     kernel: str = "linear"
     nets: int = 1
 
