@@ -50,12 +50,13 @@ from graphdistill.core.matching import DISTANCES, match_epoch
 from graphdistill.core.optim import adam
 from graphdistill.core.relaxed import annealed_temperature, binary_concrete
 from graphdistill.core.seed import derive_seed
+from graphdistill.core.selection import ValidationSelection
 from graphdistill.graph.collection import GraphCollection
 from graphdistill.graph.condense import read_preset
 from graphdistill.graph.gcond import class_means, sample_per_class
 from graphdistill.graph.graph_models import GraphGCN
 from graphdistill.graph.graph_set import CondensedGraphSet, dense_to_graphs
-from graphdistill.graph.graph_task import GraphTask
+from graphdistill.graph.graph_task import GRAPH_TRAIN_CONFIG, GraphModelConfig, GraphTask
 from graphdistill.graph.packed import DENSE_MAX_NODES, DensePropagation, PackedGraphs, gcn_propagation
 
 INITS = ("real", "random")
@@ -83,6 +84,10 @@ class DosCondConfig:
         init: ``"real"`` (copies of real graphs) or ``"random"`` (Gaussian features, Ω = 0).
         threshold: edges with σ(Ω) above it are kept in the output graphs.
         checkpoint_every: iterations between checkpoints.
+        eval_every: every this many iterations (0: never) train one evaluation GCN on the current
+            discrete graphs and record its validation score (the reference evaluates every 200).
+        select: ``"last"`` returns the graphs of the last iteration, ``"val"`` those with the best
+            validation score among the evaluated iterations (validation graphs only, never test).
     """
 
     iterations: int = 1000
@@ -105,6 +110,8 @@ class DosCondConfig:
     init: str = "real"
     threshold: float = 0.5
     checkpoint_every: int = 100
+    eval_every: int = 0
+    select: str = "last"
 
     def __post_init__(self) -> None:
         require_at_least(self, 1, "iterations", "outer", "batch_real", "hidden", "num_layers", "tau_calls",
@@ -115,6 +122,8 @@ class DosCondConfig:
             raise UserError("learning rates and temperatures must be > 0")
         if self.init not in INITS:
             raise UserError(f"init must be one of {INITS}, got {self.init!r}")
+        if self.eval_every < 0 or self.select not in ("last", "val") or (self.select == "val" and not self.eval_every):
+            raise UserError("select must be 'last' or 'val' (the latter with eval_every > 0); eval_every ≥ 0")
         if not 0 < self.threshold < 1:
             raise UserError(f"threshold must be in (0, 1), got {self.threshold}")
         DISTANCES.get(self.distance)
@@ -194,10 +203,12 @@ def initial_graphs(task: GraphTask, per_class: torch.Tensor, nodes: int, init: s
     x = padded.x[:, :nodes] if width >= nodes else F.pad(padded.x, (0, 0, 0, nodes - width))
     adj = padded.adj
     adj = adj[:, :nodes, :nodes] if width >= nodes else F.pad(adj, (0, nodes - width, 0, nodes - width))
+    order = torch.argsort(chosen.y, stable=True)  # select() orders by graph id: group by class again
+    x, adj, y = x[order], adj[order], chosen.y[order]
     if init == "random":
         x = torch.randn(x.shape, generator=generator).to(x)
-        return x, torch.zeros_like(adj), chosen.y
-    return x, 10 * adj.clamp(max=1) - 5, chosen.y
+        return x, torch.zeros_like(adj), y
+    return x, 10 * adj.clamp(max=1) - 5, y
 
 
 class DosCond:
@@ -249,18 +260,36 @@ class DosCond:
         while run.iteration < cfg.iterations:
             run.step()
             done = run.iteration
+            if cfg.eval_every and done % cfg.eval_every == 0:
+                val = self._validate(task, run.synthetic, cfg, done)
+                run.record_validation(done, val)
+                log(f"iteration {done}: validation {100 * val:.2f}")
             if done % cfg.checkpoint_every == 0 or done == cfg.iterations:
                 if checkpoint is not None and done < cfg.iterations:
                     checkpoint.save(run.state_dict())
                 log(f"iteration {done}/{cfg.iterations}: matching loss {run.losses[-1]:.4f} "
                     f"({time.perf_counter() - started:.1f} s)")
         s = run.synthetic
+        selected = run.selection.restore_best(s)
+        if selected is not None:
+            log(f"selected the graphs of iteration {selected} (validation {100 * run.selection.best['val']:.2f})")
         graphs = dense_to_graphs(s.x, s.discrete(cfg.threshold), s.y)
         meta = {"method": self.name, "dataset": dataset, "graphs_per_class": self.graphs_per_class,
                 "seed": self.seed, "config": dataclasses.asdict(cfg), "matching_loss": run.losses,
                 "nodes": int(s.x.shape[1]), "initial_density": run.initial_density,
-                "density": float(s.discrete(cfg.threshold).mean())}
+                "density": float(s.discrete(cfg.threshold).mean()), "val_curve": run.selection.curve,
+                "selected_iteration": cfg.iterations if selected is None else selected}
         return CondensedGraphSet(graphs, meta=meta)
+
+
+    def _validate(self, task: GraphTask, synthetic: SyntheticGraphs, cfg: DosCondConfig, iteration: int) -> float:
+        """Validation score of one evaluation GCN trained on the current discrete graphs, on its
+        own random stream (the condensation's streams are untouched)."""
+        graphs = PackedGraphs.from_dense(synthetic.x.detach(), synthetic.discrete(cfg.threshold), synthetic.y)
+        devices = [task.device] if task.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(derive_seed(self.seed, "monitor", iteration))
+            return task.train_and_score(graphs, GraphModelConfig(), GRAPH_TRAIN_CONFIG, self.seed).val
 
 
 class _DosCondRun:
@@ -281,7 +310,11 @@ class _DosCondRun:
         self.distance = DISTANCES.get(cfg.distance)
         self.class_weights = torch.ones(len(self.problem.classes), device=task.device)
         self.iteration, self.losses = 0, []
+        self.selection = ValidationSelection(keep_best=cfg.select == "val")
         self._optimizers(1.0)
+
+    def record_validation(self, iteration: int, val: float) -> None:
+        self.selection.record(iteration, val, self.synthetic)
 
     def _optimizers(self, scale: float) -> None:
         self.opt_feat = adam([self.synthetic.x], lr=self.cfg.lr_feat * scale)
@@ -311,12 +344,14 @@ class _DosCondRun:
 
     def state_dict(self) -> dict[str, Any]:
         return {"iteration": self.iteration, "losses": self.losses, "calls": self.problem.calls,
+                "val_curve": self.selection.curve, "best": self.selection.best,
                 "synthetic": self.synthetic.state_dict(), "opt_feat": self.opt_feat.state_dict(),
                 "opt_adj": self.opt_adj.state_dict(), "generator": self.generator.get_state()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.synthetic.load_state_dict(state["synthetic"])
         self.iteration, self.losses, self.problem.calls = state["iteration"], state["losses"], state["calls"]
+        self.selection.curve, self.selection.best = state["val_curve"], state["best"]
         self._optimizers(0.1 if self.cfg.decay_at and self.iteration > self.cfg.decay_at else 1.0)
         self.opt_feat.load_state_dict(state["opt_feat"])
         self.opt_adj.load_state_dict(state["opt_adj"])

@@ -46,6 +46,7 @@ from graphdistill.core.evaluate import TrainConfig
 from graphdistill.core.matching import DISTANCES, match_epoch
 from graphdistill.core.optim import adam
 from graphdistill.core.seed import derive_seed
+from graphdistill.core.selection import ValidationSelection
 from graphdistill.graph.condense import NodeCondenser, condenser, read_preset
 from graphdistill.graph.condensed import CondensedGraph
 from graphdistill.graph.graph_input import GraphInput
@@ -379,8 +380,8 @@ class NodeRun:
         self.class_weights = per_class[self.classes].float() / per_class.max()
         self.opt_feat = adam([synthetic.x], lr=cfg.lr_feat)
         self.opt_adj = adam(synthetic.structure.parameters(), lr=cfg.lr_adj) if synthetic.structure else None
-        self.epoch, self.losses, self.val_curve = 0, [], []
-        self.best: dict[str, Any] | None = None  # best-validation snapshot, for select="val"
+        self.epoch, self.losses = 0, []
+        self.selection = ValidationSelection(keep_best=cfg.select == "val")
 
     def phase_optimizer(self) -> torch.optim.Optimizer:
         """Unfreeze the side this epoch updates (PGE or X', by the alternation schedule) and
@@ -395,7 +396,8 @@ class NodeRun:
         raise NotImplementedError
 
     def state_dict(self) -> dict[str, Any]:
-        return {"epoch": self.epoch, "losses": self.losses, "val_curve": self.val_curve, "best": self.best,
+        return {"epoch": self.epoch, "losses": self.losses, "val_curve": self.selection.curve,
+                "best": self.selection.best,
                 "synthetic": self.synthetic.state_dict(), "opt_feat": self.opt_feat.state_dict(),
                 "opt_adj": None if self.opt_adj is None else self.opt_adj.state_dict(),
                 "rng": torch.get_rng_state(), "generator": self.generator.get_state()}
@@ -407,14 +409,11 @@ class NodeRun:
             self.opt_adj.load_state_dict(state["opt_adj"])
         torch.set_rng_state(state["rng"])
         self.generator.set_state(state["generator"])
-        self.epoch, self.losses, self.val_curve = state["epoch"], state["losses"], state["val_curve"]
-        self.best = state["best"]
+        self.epoch, self.losses = state["epoch"], state["losses"]
+        self.selection.curve, self.selection.best = state["val_curve"], state["best"]
 
     def record_validation(self, epoch: int, val: float) -> None:
-        self.val_curve.append([epoch, val])
-        if self.cfg.select == "val" and (self.best is None or val > self.best["val"]):
-            snapshot = {k: v.detach().clone() for k, v in self.synthetic.state_dict().items()}
-            self.best = {"epoch": epoch, "val": val, "synthetic": snapshot}
+        self.selection.record(epoch, val, self.synthetic)
 
 
 class _GCondRun(NodeRun):
@@ -509,12 +508,12 @@ class GCond(NodeCondenser):
                     checkpoint.save(run.state_dict())
                 log(f"epoch {done}/{cfg.epochs}: matching loss {run.losses[-1]:.4f} "
                     f"({time.perf_counter() - started:.1f} s)")
-        if cfg.select == "val" and run.best is not None:
-            run.synthetic.load_state_dict(run.best["synthetic"])
-            log(f"selected the graph of epoch {run.best['epoch']} (validation {100 * run.best['val']:.2f}%)")
+        selected = run.selection.restore_best(run.synthetic)
+        if selected is not None:
+            log(f"selected the graph of epoch {selected} (validation {100 * run.selection.best['val']:.2f}%)")
         result = self._result(run.synthetic, run.losses)
-        result.meta["val_curve"] = run.val_curve
-        result.meta["selected_epoch"] = run.best["epoch"] if cfg.select == "val" and run.best else cfg.epochs
+        result.meta["val_curve"] = run.selection.curve
+        result.meta["selected_epoch"] = cfg.epochs if selected is None else selected
         return result
 
     def _monitor(self, task: NodeTask, synthetic: SyntheticGraph, epoch: int):

@@ -1,0 +1,96 @@
+"""DosCond for graph classification: outputs, budgets, determinism, resume, run folders."""
+
+import pytest
+import torch
+from torch_geometric.data import Data
+
+from graphdistill.core.checkpoint import Checkpoint
+from graphdistill.core.errors import UserError
+from graphdistill.graph.collection import GraphCollection
+from graphdistill.graph.doscond import DosCond
+from graphdistill.graph.graph_coreset import select_graphs
+from graphdistill.graph.graph_set import CondensedGraphSet
+from graphdistill.graph.graph_task import GraphTask
+
+
+def _toy_collection(count: int = 60) -> GraphCollection:
+    """Two classes told apart by structure: rings (class 0) and stars (class 1), 5–9 nodes,
+    one-hot-ish node features."""
+    gen = torch.Generator().manual_seed(0)
+    graphs = []
+    for i in range(count):
+        n = 5 + i % 5
+        nodes = torch.arange(n)
+        if i % 2 == 0:
+            edges = torch.stack([nodes, (nodes + 1) % n])
+        else:
+            edges = torch.stack([torch.zeros(n - 1, dtype=torch.long), nodes[1:]])
+        x = torch.zeros(n, 3)
+        x[torch.arange(n), torch.randint(0, 3, (n,), generator=gen)] = 1
+        graphs.append(Data(x=x, edge_index=torch.cat([edges, edges.flip(0)], 1), y=torch.tensor([i % 2])))
+    return GraphCollection(graphs, split=None, metric="accuracy")
+
+
+def test_condensed_graphs_are_discrete_undirected_labelled_and_saved(tmp_path):
+    task = GraphTask(_toy_collection(), "cpu")
+    result = DosCond(3, seed=0, iterations=15, checkpoint_every=5).fit(task, dataset="toy")
+    assert len(result.graphs) == 6 and result.labels.tolist() == [0, 0, 0, 1, 1, 1]
+    for g in result.graphs:
+        assert g.x.shape == (task.mean_nodes, 3)
+        adj = torch.zeros(task.mean_nodes, task.mean_nodes)
+        adj[g.edge_index[0], g.edge_index[1]] = 1
+        assert torch.equal(adj, adj.t()) and adj.diagonal().sum() == 0
+    assert len(result.meta["matching_loss"]) == 15
+    result.save(tmp_path)
+    again = CondensedGraphSet.load(tmp_path)
+    assert all(torch.equal(a.x, b.x) and torch.equal(a.edge_index, b.edge_index)
+               for a, b in zip(result.graphs, again.graphs, strict=True))
+    summary = task.evaluate(again.packed(), runs=1)
+    assert 0 <= summary.test_mean <= 1
+
+
+def test_same_seed_same_graphs_and_resume_is_exact(tmp_path):
+    task = GraphTask(_toy_collection(), "cpu")
+    reference = DosCond(2, seed=3, iterations=12, checkpoint_every=4).fit(task)
+    again = DosCond(2, seed=3, iterations=12, checkpoint_every=4).fit(task)
+    assert all(torch.equal(a.x, b.x) for a, b in zip(reference.graphs, again.graphs, strict=True))
+    ckpt = Checkpoint(tmp_path / "ckpt.pt")
+    DosCond(2, seed=3, iterations=8, checkpoint_every=4).fit(task, checkpoint=ckpt)  # leaves iteration 4
+    assert ckpt.load()["iteration"] == 4
+    resumed = DosCond(2, seed=3, iterations=12, checkpoint_every=4).fit(task, checkpoint=ckpt)
+    assert all(torch.equal(a.x, b.x) and torch.equal(a.edge_index, b.edge_index)
+               for a, b in zip(reference.graphs, resumed.graphs, strict=True))
+    assert resumed.meta["matching_loss"] == reference.meta["matching_loss"]
+
+
+def test_bad_budgets_and_settings_fail_before_work():
+    task = GraphTask(_toy_collection(), "cpu")
+    with pytest.raises(UserError, match="only"):
+        DosCond(1000).fit(task)
+    with pytest.raises(UserError, match="whole number"):
+        DosCond(0)
+    with pytest.raises(UserError, match="unknown hyper-parameter"):
+        DosCond(2, learning_rate=3)
+    with pytest.raises(UserError, match="init"):
+        DosCond(2, init="zeros").fit(task)
+
+
+def test_multi_step_matching_runs_and_coresets_pick_real_graphs():
+    collection = _toy_collection()
+    task = GraphTask(collection, "cpu")
+    result = DosCond(2, seed=0, iterations=3, outer=2, inner=2).fit(task)
+    assert len(result.meta["matching_loss"]) == 3
+    for method in ("random", "herding"):
+        picked = select_graphs(method, task, collection.graphs, torch.tensor([2, 2]), seed=0)
+        assert picked.labels.tolist() == [0, 0, 1, 1]
+        assert set(picked.source_ids.tolist()) <= set(task.split["train"].tolist())
+        assert all(collection.graphs[i] is g for i, g in zip(picked.source_ids.tolist(), picked.graphs, strict=True))
+
+
+def test_validation_selection_returns_a_monitored_iteration():
+    task = GraphTask(_toy_collection(), "cpu")
+    result = DosCond(2, seed=0, iterations=6, eval_every=3, select="val").fit(task)
+    assert [step for step, _ in result.meta["val_curve"]] == [3, 6]
+    assert result.meta["selected_iteration"] in (3, 6)
+    with pytest.raises(UserError, match="eval_every"):
+        DosCond(2, select="val").fit(task)
