@@ -16,13 +16,14 @@ learnable node features X (G, n, F) and edge logits Ω (G, n, n). Every iteratio
    Adam optimisers, both re-created with lr ×0.1 at iteration 400 (as the reference code does).
 
 Initialisation (``init="real"``): each synthetic graph copies a random real training graph of its
-class, truncated or padded (isolated zero-feature nodes) to n nodes, with Ω = 10·A − 5. Output:
+class with at most n nodes (as the reference; any graph, truncated, when a class has too few),
+padded with isolated zero-feature nodes, with Ω = 10·A − 5. Output:
 discrete graphs, A = 1[σ(sym Ω) > ½] (the most likely graph, as the reference code evaluates
 it; documented alternative: one sample), as a :class:`~graphdistill.graph.graph_set.CondensedGraphSet`.
 
-As in the reference, the temperature counter counts sampling calls, and a call samples one
-class's graphs, so it advances by the number of classes per iteration. All classes are sampled
-and matched in one vectorised pass (the reference loops over classes).
+As in the reference, the temperature counter counts sampling calls — one per matching step,
+for all classes' graphs at once. All classes are matched in one vectorised pass (the reference
+loops over classes).
 
 Example::
 
@@ -174,7 +175,7 @@ class _GraphMatchingProblem:
     def sample_adjacency(self) -> torch.Tensor:
         tau = annealed_temperature(self.calls, start=self.cfg.tau_start, end=self.cfg.tau_end,
                                    steps=self.cfg.tau_calls)
-        self.calls += len(self.classes)  # the reference samples once per class
+        self.calls += 1  # one sampling call per matching step, all classes at once (as the reference)
         return binary_concrete(self.synthetic.logits, tau, generator=self.generator, symmetric=True)
 
     def synthetic_class_losses(self, model: nn.Module) -> torch.Tensor:
@@ -196,7 +197,12 @@ def initial_graphs(task: GraphTask, per_class: torch.Tensor, nodes: int, init: s
 
     ``real``: random real training graphs of each class, truncated/padded to n nodes, Ω = 10·A − 5.
     ``random``: standard normal features and Ω = 0 (edge probability ½), labels as ``real``."""
-    picked = sample_per_class(task.train.y.cpu(), per_class.cpu(), generator)
+    labels = task.train.y.cpu()
+    fits = task.train.node_counts().cpu() <= nodes  # as the reference: copy graphs that fit whole
+    enough = torch.bincount(labels[fits], minlength=len(per_class)) >= per_class
+    pool = torch.where(enough[labels], fits, torch.ones_like(fits))  # else any graph, truncated
+    candidates = pool.nonzero().view(-1)
+    picked = candidates[sample_per_class(labels[candidates], per_class.cpu(), generator)]
     chosen = task.train.select(picked.to(task.device))
     padded = DensePropagation.padded(chosen)
     width = padded.x.shape[1]
