@@ -11,6 +11,7 @@ from graphdistill.graph.doscond import DosCond
 from graphdistill.graph.graph_coreset import select_graphs
 from graphdistill.graph.graph_set import CondensedGraphSet
 from graphdistill.graph.graph_task import GraphTask
+from tests.cli_helpers import run_cli
 
 
 def _toy_collection(count: int = 60) -> GraphCollection:
@@ -94,3 +95,26 @@ def test_validation_selection_returns_a_monitored_iteration():
     assert result.meta["selected_iteration"] in (3, 6)
     with pytest.raises(UserError, match="eval_every"):
         DosCond(2, select="val").fit(task)
+
+
+def test_cli_condenses_mutag_into_a_run_folder_and_refuses_bad_budgets(data_root, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["condense", "mutag", "--method", "doscond", "--graphs-per-class", "2", "--hp", "iterations=5",
+            "--runs", "1", "--out", str(out), "--data-root", str(data_root)]
+    code, stdout, _ = run_cli(args, capsys)
+    assert code == 0 and "| mutag | doscond | 4 |" in stdout
+    for name in ("config.json", "graphs.pt", "metrics.json", "report.md"):
+        assert (out / name).is_file(), name
+    assert not (out / "checkpoint.pt").exists()
+    assert len(CondensedGraphSet.load(out).graphs) == 4
+    code, stdout, _ = run_cli(args, capsys)
+    assert code == 0 and "is complete" in stdout
+    code, _, err = run_cli(["condense", "mutag", "--method", "doscond", "--graphs-per-class", "500",
+                            "--out", str(tmp_path / "big"), "--data-root", str(data_root)], capsys)
+    assert code == 2 and "only" in err and not (tmp_path / "big").exists()
+    code, _, err = run_cli(["condense", "mutag", "--method", "gcond", "--graphs-per-class", "2",
+                            "--data-root", str(data_root)], capsys)
+    assert code == 2 and "unknown graph-classification method" in err
+    code, _, err = run_cli(["condense", "cora", "--method", "doscond", "--graphs-per-class", "2",
+                            "--data-root", str(data_root)], capsys)
+    assert code == 2 and "graph-classification datasets" in err
