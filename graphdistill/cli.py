@@ -213,17 +213,8 @@ def _condense_graphs(args) -> int:
     metrics = graph_condense_run(args.dataset.lower(), args.method, args.graphs_per_class, seed=args.seed,
                                  runs=args.runs, hyper=_hyper(args.hp), out=args.out, data_root=args.data_root,
                                  device=args.device)
-    print(_graph_table([metrics]))
+    print(format_table([metrics]))
     return 0
-
-
-def _graph_table(rows: list[dict]) -> str:
-    lines = ["| dataset | method | graphs | test score (%) | condense (s) | evaluate (s) |",
-             "|---|---|---|---|---|---|"]
-    for m in rows:
-        lines.append(f"| {m['dataset']} | {m['method']} | {m['num_graphs']} | {100 * m['test_mean']:.2f} ± "
-                     f"{100 * m['test_std']:.2f} | {m['condense_seconds']:.1f} | {m['eval_seconds']:.1f} |")
-    return "\n".join(lines)
 
 
 def _condense_users(args) -> int:
@@ -251,7 +242,7 @@ def cmd_whole(args) -> int:
     if is_graph_dataset(args.dataset):
         metrics = graph_condense_run(args.dataset.lower(), WHOLE, None, seed=args.seed, runs=args.runs, out=args.out,
                                      data_root=args.data_root, device=args.device)
-        print(_graph_table([metrics]))
+        print(format_table([metrics]))
         return 0
 
     metrics = whole_graph_run(_spec(args, WHOLE), out=args.out, data_root=args.data_root,

@@ -114,7 +114,7 @@ def graph_condense_run(dataset: str, method: str, graphs_per_class: int | None, 
 
     summary = task.evaluate(graphs, runs=runs, seed=seed, done=done, on_run_done=save)
     metrics = {"dataset": dataset, "method": method, "graphs_per_class": identity["graphs_per_class"],
-               "num_graphs": graphs.num_graphs, "metric": task.metric,
+               "num_graphs": graphs.num_graphs, "budget": graphs.num_graphs, "metric": task.metric,
                "condense_seconds": state.get("condense_seconds", 0.0),
                **{f"condense_{k}": v for k, v in state.get("condense_peak", {}).items()},
                "eval_seconds": summary.seconds, **summary.to_dict(), **peak_memory_mib()}
