@@ -25,7 +25,8 @@ POOLINGS = ("mean", "sum")
 
 class GraphGCN(nn.Module):
     """``num_layers`` GCN layers of width ``hidden`` (ReLU after each), a ``pooling`` readout and
-    a linear classifier."""
+    a linear classifier — the architecture of DosCond's ``models_gcn.GCN`` (no normalisation),
+    initialised as there (Glorot GCN weights, zero biases; default ``nn.Linear`` head)."""
 
     def __init__(self, in_channels: int, num_classes: int, hidden: int = 128, num_layers: int = 3,
                  pooling: str = "mean", dropout: float = 0.0) -> None:
@@ -36,6 +37,9 @@ class GraphGCN(nn.Module):
         self.convs = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
         self.head = nn.Linear(hidden, num_classes)
         self.pooling, self.dropout = pooling, dropout
+        for conv in self.convs:  # GCN layers start as PyG's GCNConv: Glorot weights, zero bias
+            nn.init.xavier_uniform_(conv.weight)
+            nn.init.zeros_(conv.bias)
 
     def embed(self, graphs: PackedGraphs, propagation: Propagation | None = None) -> torch.Tensor:
         """(G, hidden) pooled graph embeddings; pass ``propagation`` to reuse a prepared operator."""
