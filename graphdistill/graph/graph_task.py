@@ -101,6 +101,11 @@ class GraphTask:
                                            for k in ("train", "val", "test"))
         if min(self.val.num_graphs, self.test.num_graphs, self.train.num_graphs) == 0:
             raise UserError(f"a split part is empty ({len(collection)} graphs are too few)")
+        if self.metric == "rocauc":
+            for name, part in (("val", self.val), ("test", self.test)):
+                if part.y.unique().numel() < 2:
+                    raise UserError(f"ROC-AUC needs both classes in the {name} split, which has only class "
+                                    f"{int(part.y[0])}")
         self._val_op, self._test_op = gcn_propagation(self.val), gcn_propagation(self.test)
         counts = self.all.node_counts().double()
         self.mean_nodes = max(1, round(float(counts.mean())))

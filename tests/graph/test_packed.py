@@ -79,3 +79,15 @@ def test_shuffled_split_is_seeded_disjoint_and_80_10_10():
     assert [len(split[k]) for k in ("train", "val", "test")] == [150, 18, 20]
     assert len(torch.cat(list(split.values())).unique()) == 188
     assert all(torch.equal(split[k], shuffled_split(188)[k]) for k in split)
+
+
+def test_ogb_molecules_get_roc_auc_and_degenerate_splits_are_refused(tmp_path):
+    from graphdistill.graph.datasets import load_dataset
+    from graphdistill.graph.graph_task import GraphTask
+    from tests.graph.test_formats import write_ogbg
+
+    write_ogbg(tmp_path / "ogbg_molhiv")
+    collection = load_dataset("ogbg-molhiv", tmp_path)
+    assert collection.metric == "rocauc" and len(collection) == 4
+    with pytest.raises(UserError, match="ROC-AUC needs both classes"):
+        GraphTask(collection, "cpu")
