@@ -47,7 +47,7 @@ from graphdistill.core.checkpoint import Checkpoint
 from graphdistill.core.config import build_config, require_at_least
 from graphdistill.core.device import resolve_device
 from graphdistill.core.errors import UserError
-from graphdistill.core.matching import DISTANCES, match_epoch
+from graphdistill.core.matching import DISTANCES, class_gradients, match_epoch
 from graphdistill.core.optim import adam
 from graphdistill.core.relaxed import annealed_temperature, binary_concrete
 from graphdistill.core.seed import derive_seed
@@ -191,11 +191,39 @@ class _GraphMatchingProblem:
         return lambda model: F.cross_entropy(model(graphs, op), s.y)
 
 
+def _class_losses(model: nn.Module, graphs: PackedGraphs, op, classes: torch.Tensor, num_classes: int) -> torch.Tensor:
+    per_graph = F.cross_entropy(model(graphs, op), graphs.y, reduction="none")
+    return class_means(per_graph, graphs.y, num_classes)[classes]
+
+
+def matching_distance(task: GraphTask, graphs: PackedGraphs, *, seeds: range = range(10), distance: str = "mse",
+                      hidden: int = 128, num_layers: int = 3, pooling: str = "mean") -> float:
+    """DosCond's objective for any labelled graph set: the per-class gradient distance between
+    the set and all real training graphs of the class, summed over classes and averaged over
+    fresh GCNs seeded by ``seeds`` — lower means the set trains a GCN's first step more like
+    the real data does. Compares a condensed set with a coreset of the same budget."""
+    measure = DISTANCES.get(distance)
+    graphs = graphs.to(task.device)
+    classes = graphs.y.unique()
+    real_op, set_op = gcn_propagation(task.train), gcn_propagation(graphs)
+    total = 0.0
+    for seed in seeds:
+        with torch.random.fork_rng(devices=[task.device] if task.device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            model = GraphGCN(task.num_features, task.num_classes, hidden, num_layers, pooling).to(task.device)
+        params = list(model.parameters())
+        real = class_gradients(_class_losses(model, task.train, real_op, classes, task.num_classes), params)
+        fake = class_gradients(_class_losses(model, graphs, set_op, classes, task.num_classes), params)
+        total += float(measure(real, fake).sum())
+    return total / len(seeds)
+
+
 def initial_graphs(task: GraphTask, per_class: torch.Tensor, nodes: int, init: str,
                    generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(G, n, F) features, (G, n, n) logits and (G,) labels, grouped by class.
 
-    ``real``: random real training graphs of each class, truncated/padded to n nodes, Ω = 10·A − 5.
+    ``real``: random real training graphs of each class with at most n nodes (any, truncated, when a
+    class has too few), padded to n nodes, Ω = 10·A − 5.
     ``random``: standard normal features and Ω = 0 (edge probability ½), labels as ``real``."""
     labels = task.train.y.cpu()
     fits = task.train.node_counts().cpu() <= nodes  # as the reference: copy graphs that fit whole

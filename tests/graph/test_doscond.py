@@ -118,3 +118,21 @@ def test_cli_condenses_mutag_into_a_run_folder_and_refuses_bad_budgets(data_root
     code, _, err = run_cli(["condense", "cora", "--method", "doscond", "--graphs-per-class", "2",
                             "--data-root", str(data_root)], capsys)
     assert code == 2 and "graph-classification datasets" in err
+
+
+def test_short_mutag_condensation_beats_random_selection(data_root):
+    """Accuracy on MUTAG's 20 test graphs moves in steps of 5 points and varies by more than that
+    between random draws (benchmarks/RESULTS.md), so the suite checks DosCond's own objective on
+    the real data instead: after 200 one-step iterations, a GCN's first gradient on the condensed
+    graphs (discrete, as returned) is closer to its gradient on the real training graphs than on
+    random real graphs of the same budget, for fresh GCNs never seen while condensing."""
+    from graphdistill.graph.datasets import load_dataset
+    from graphdistill.graph.doscond import matching_distance
+
+    collection = load_dataset("mutag", data_root)
+    task = GraphTask(collection, "cpu")
+    condensed = DosCond(1, seed=0, iterations=200).fit(task, dataset="mutag").packed()
+    held_out = range(1000, 1010)
+    for seed in range(4):  # measured: 0.0033 vs 0.0048, 0.0091, 0.0184, 0.0232 (60 iterations: 0.0057)
+        coreset = select_graphs("random", task, collection.graphs, torch.tensor([1, 1]), seed).packed()
+        assert matching_distance(task, condensed, seeds=held_out) < matching_distance(task, coreset, seeds=held_out)
