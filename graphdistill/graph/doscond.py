@@ -149,6 +149,13 @@ class SyntheticGraphs(nn.Module):
             return (self.edge_probabilities() > threshold).to(self.x.dtype)
 
 
+def _class_losses(model: nn.Module, graphs: PackedGraphs, op, classes: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """(len(classes),) mean cross-entropy of ``model`` over each class's graphs (``op``: a
+    prepared propagation, or None)."""
+    per_graph = F.cross_entropy(model(graphs, op), graphs.y, reduction="none")
+    return class_means(per_graph, graphs.y, num_classes)[classes]
+
+
 class _GraphMatchingProblem:
     """The core's MatchingProblem for graph classification."""
 
@@ -168,9 +175,7 @@ class _GraphMatchingProblem:
 
     def real_class_losses(self, model: nn.Module) -> torch.Tensor:
         picked = sample_per_class(self.task.train.y, self.take, self.generator)
-        batch = self.task.train.select(picked)
-        per_graph = F.cross_entropy(model(batch), batch.y, reduction="none")
-        return class_means(per_graph, batch.y, self.num_classes)[self.classes]
+        return _class_losses(model, self.task.train.select(picked), None, self.classes, self.num_classes)
 
     def sample_adjacency(self) -> torch.Tensor:
         tau = annealed_temperature(self.calls, start=self.cfg.tau_start, end=self.cfg.tau_end,
@@ -181,19 +186,13 @@ class _GraphMatchingProblem:
     def synthetic_class_losses(self, model: nn.Module) -> torch.Tensor:
         s = self.synthetic
         graphs = PackedGraphs.from_dense(s.x, self.sample_adjacency(), s.y)
-        per_graph = F.cross_entropy(model(graphs), s.y, reduction="none")
-        return class_means(per_graph, s.y, self.num_classes)[self.classes]
+        return _class_losses(model, graphs, None, self.classes, self.num_classes)
 
     def inner_objective(self):
         s = self.synthetic
         graphs = PackedGraphs.from_dense(s.x.detach(), s.discrete(self.cfg.threshold), s.y)
         op = gcn_propagation(graphs)
         return lambda model: F.cross_entropy(model(graphs, op), s.y)
-
-
-def _class_losses(model: nn.Module, graphs: PackedGraphs, op, classes: torch.Tensor, num_classes: int) -> torch.Tensor:
-    per_graph = F.cross_entropy(model(graphs, op), graphs.y, reduction="none")
-    return class_means(per_graph, graphs.y, num_classes)[classes]
 
 
 def matching_distance(task: GraphTask, graphs: PackedGraphs, *, seeds: range = range(10), distance: str = "mse",
