@@ -66,7 +66,7 @@ def test_condense_with_gcond_writes_its_curves_and_the_labelled_weighted_graph(d
     (["condense", "cora", "--method", "random", "--budget", "141"], "exceeds the 140 training nodes"),
     (["condense", "cora", "--method", "random", "--ratio", "1.5"], r"\(0, 1\]"),
     (["condense", "cora", "--method", "random", "--budget", "10", "--arch", "gcnn"], "unknown graph model"),
-    (["condense", "mutag", "--method", "random", "--budget", "10"], "not a node-classification"),
+    (["condense", "mutag", "--method", "random", "--budget", "10"], "--graphs-per-class K"),
     (["evaluate", "/nonexistent-run", "--arch", "gcn"], "not a run folder"),
     (["datasets", "fetch"], "name the dataset"),
     (["condense", "cora", "--method", "herding", "--budget", "14", "--hp", "epochs=abc"], "must be int"),
