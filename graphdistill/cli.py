@@ -100,10 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=4.0)
     _vision_common(p)
 
-    p = sub.add_parser("dfkd", help="data-free knowledge distillation (DAFL, RDSKD, DFAD, ZSKT)")
+    p = sub.add_parser("dfkd", help="data-free knowledge distillation (DAFL, RDSKD, DFAD, ZSKT, DFQ, DeepInversion, CMI, FastDFKD)")
     p.add_argument("--teacher", type=Path, required=True, help="teacher file written by `graphdistill teacher`")
     p.add_argument("--student", default="lenet5-half", help="student architecture (default lenet5-half)")
-    p.add_argument("--method", required=True, help="dafl, rdskd, dfad or zskt")
+    p.add_argument("--method", required=True, help="dafl, rdskd, dfad, zskt, dfq, deepinversion, cmi, fastdfkd-2|5|10")
     p.add_argument("--dataset", default="mnist", help="dataset whose test split is used for reporting")
     p.add_argument("--out", type=Path, default=None,
                    help="run folder (default runs/<dataset>-<method>-<student>-<seed>)")

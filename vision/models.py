@@ -3,7 +3,9 @@
 * ``lenet5`` / ``lenet5-half`` — LeNet-5 (LeCun et al., 1998) on 32×32 inputs as the data-free KD
   papers use it (DAFL, Chen et al., ICCV 2019; DFAD, Fang et al., 2019): conv 5×5 (6, 16, 120
   channels) with ReLU and 2×2 max pooling, then fully connected 120 → 84 → classes; the "half"
-  student has half the channels and units (3, 8, 60, 42).
+  student has half the channels and units (3, 8, 60, 42). ``lenet5-bn`` / ``lenet5-half-bn`` put a
+  BatchNorm after each convolution (conv-BN-ReLU-pool): the inversion-based data-free methods
+  (DeepInversion, CMI, FastDFKD, DFQ) need a teacher's BatchNorm running statistics.
 * ``resnet18`` / ``resnet34`` — ResNets (He et al., CVPR 2016) for 32×32 inputs: a 3×3 stem without
   max pooling, four stages of basic blocks (64–512 channels), as in the CIFAR KD benchmarks.
 * ``wrn-16-1``, ``wrn-16-2``, ``wrn-40-1``, ``wrn-40-2`` — wide ResNets (Zagoruyko & Komodakis,
@@ -53,7 +55,8 @@ def stage_layers(model: nn.Module) -> tuple[str, ...]:
 
 
 class LeNet5(nn.Module):
-    """LeNet-5 for 32×32 inputs; ``width`` scales every layer (0.5 gives LeNet-5-half).
+    """LeNet-5 for 32×32 inputs; ``width`` scales every layer (0.5 gives LeNet-5-half);
+    ``batch_norm`` inserts ``bn1``–``bn3`` between each convolution and its ReLU.
 
     The 120-d output of ``features`` (after ``conv3`` and ReLU) is the "penultimate" feature DAFL's
     activation loss reads; ``classifier`` holds fc 120→84→classes.
@@ -63,18 +66,18 @@ class LeNet5(nn.Module):
     penultimate = "features"
     stages = ("features.relu1", "features.relu2")
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10, width: float = 1.0) -> None:
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, width: float = 1.0,
+                 batch_norm: bool = False) -> None:
         super().__init__()
         c1, c2, c3, f1 = (max(1, round(c * width)) for c in (6, 16, 120, 84))
         self.features = nn.Sequential()
-        self.features.add_module("conv1", nn.Conv2d(in_channels, c1, 5))
-        self.features.add_module("relu1", nn.ReLU())
-        self.features.add_module("pool1", nn.MaxPool2d(2))
-        self.features.add_module("conv2", nn.Conv2d(c1, c2, 5))
-        self.features.add_module("relu2", nn.ReLU())
-        self.features.add_module("pool2", nn.MaxPool2d(2))
-        self.features.add_module("conv3", nn.Conv2d(c2, c3, 5))
-        self.features.add_module("relu3", nn.ReLU())
+        for i, (cin, cout) in enumerate(((in_channels, c1), (c1, c2), (c2, c3)), start=1):
+            self.features.add_module(f"conv{i}", nn.Conv2d(cin, cout, 5))
+            if batch_norm:
+                self.features.add_module(f"bn{i}", nn.BatchNorm2d(cout))
+            self.features.add_module(f"relu{i}", nn.ReLU())
+            if i < 3:
+                self.features.add_module(f"pool{i}", nn.MaxPool2d(2))
         self.features.add_module("flatten", nn.Flatten())
         self.classifier = nn.Sequential()
         self.classifier.add_module("fc1", nn.Linear(c3, f1))
@@ -95,6 +98,16 @@ def lenet5(in_channels: int = 1, num_classes: int = 10) -> nn.Module:
 @MODELS.register("lenet5-half")
 def lenet5_half(in_channels: int = 1, num_classes: int = 10) -> nn.Module:
     return LeNet5(in_channels, num_classes, width=0.5)
+
+
+@MODELS.register("lenet5-bn")
+def lenet5_bn(in_channels: int = 1, num_classes: int = 10) -> nn.Module:
+    return LeNet5(in_channels, num_classes, width=1.0, batch_norm=True)
+
+
+@MODELS.register("lenet5-half-bn")
+def lenet5_half_bn(in_channels: int = 1, num_classes: int = 10) -> nn.Module:
+    return LeNet5(in_channels, num_classes, width=0.5, batch_norm=True)
 
 
 class BasicBlock(nn.Module):

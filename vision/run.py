@@ -25,11 +25,9 @@ from graphdistill.core.plots import new_figure, plot_image_grid, save_figure
 from graphdistill.core.rundir import peak_memory_mib, prepare_folder
 from graphdistill.core.seed import seed_everything
 from vision.data import ImageSet, load_images
-from vision.dfkd.generator import Generator, GeneratorSynthesizer
 from vision.dfkd.loop import DataFreeKD, KDHistory, KDLoopConfig
 from vision.dfkd.methods import DFKD_METHODS
-from vision.dfkd.objectives import GeneratorObjective
-from vision.models import build_model, penultimate_layer, stage_layers
+from vision.models import build_model, stage_layers
 from vision.train import DEFAULT_TRAINING, TrainConfig, accuracy, check_compatible, distill_on_data, train_classifier
 from vision.weights import load_model, save_model
 
@@ -89,8 +87,8 @@ def kd_real_run(teacher_path: str | os.PathLike, student_arch: str, dataset: str
 def dfkd_run(teacher_path: str | os.PathLike, student_arch: str, method: str, dataset: str = "mnist", *,
              seed: int = 0, out: str | os.PathLike | None = None, hyper: dict | None = None, data_root=None,
              device: str = "auto", progress: bool = True) -> dict:
-    """Distil ``teacher_path`` into a fresh ``student_arch`` with a generator-based method; the real
-    training set is never loaded. Returns (and writes) the metrics."""
+    """Distil ``teacher_path`` into a fresh ``student_arch`` with a data-free method (generator- or
+    inversion-based); the real training set is never loaded. Returns (and writes) the metrics."""
     spec = DFKD_METHODS.get(method).with_overrides(dict(hyper or {}))
     dev = resolve_device(device)
     test = load_images(dataset, "test", size=IMAGE_SIZE, root=data_root)
@@ -107,13 +105,7 @@ def dfkd_run(teacher_path: str | os.PathLike, student_arch: str, method: str, da
                                      "teacher_path": str(teacher_path)})
 
     seed_everything(seed)
-    generator = Generator(nz=spec.nz, ngf=spec.ngf, img_size=IMAGE_SIZE, channels=test.shape[0],
-                          bn_eps=spec.bn_eps).to(dev)
-    objective = GeneratorObjective(dict(spec.weights), spec.exponential, spec.entropy_log_base)
-    synthesizer = GeneratorSynthesizer(teacher, student, generator, objective, lr=spec.generator_lr,
-                                       batch_size=spec.batch_size, g_steps=spec.g_steps, reuse_last=spec.reuse_last,
-                                       betas=(spec.generator_beta1, 0.999),
-                                       feature_layer=penultimate_layer(teacher) if objective.needs_features else None)
+    synthesizer = spec.build_synthesizer(teacher, student, test, dev)
     teacher_accuracy = accuracy(teacher, test)
     last_images: list[torch.Tensor] = []
 
@@ -138,7 +130,9 @@ def dfkd_run(teacher_path: str | os.PathLike, student_arch: str, method: str, da
         "seed": seed, "teacher_accuracy": teacher_accuracy, **history.to_dict(),
         "protocol": {"reported": "last epoch (no selection on test; the student never sees real training data)",
                      "generator_ngf": spec.ngf, "batch_size": spec.batch_size, "epochs": spec.epochs,
-                     "iterations": spec.iterations, "kd_steps": spec.kd_steps},
+                     "iterations": spec.iterations, "kd_steps": spec.kd_steps,
+                     "inner_steps": getattr(spec, "steps", getattr(spec, "g_steps", 1)),
+                     "pool_images": len(getattr(synthesizer, "pool", ()))},
         **peak_memory_mib(),
     }
     write_json(out / "metrics.json", metrics)

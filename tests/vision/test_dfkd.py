@@ -126,7 +126,8 @@ def test_warmup_trains_only_the_generator_then_freeze_stops_it(tmp_path):
 
 
 def test_method_presets_and_bad_overrides():
-    assert set(DFKD_METHODS.names()) == {"dafl", "dfad", "rdskd", "zskt"}
+    assert set(DFKD_METHODS.names()) == {"dafl", "dfad", "rdskd", "zskt", "dfq", "deepinversion", "cmi",
+                                         "fastdfkd-2", "fastdfkd-5", "fastdfkd-10"}
     dafl = DFKD_METHODS.get("dafl")
     assert dafl.weights == {"one_hot": 1.0, "entropy": 5.0, "activation": 0.1} and dafl.bn_eps == 0.8
     assert dafl.with_overrides({"epochs": 3}).epochs == 3

@@ -6,7 +6,10 @@ conv → tanh → non-affine BN``; the final BatchNorm normalises each generated
 teacher's inputs were normalised. The papers use ``ngf = 128``; the width is a parameter because on
 a CPU the two convolutions cost almost all of a step (≈ 7 s per step at ngf 128 and batch 512 on two
 cores, 0.3 s at ngf 32 and batch 256 — see benchmarks/DFKD.md). ``bn_eps`` reproduces DAFL's
-``BatchNorm2d(128, 0.8)``, whose second argument is ``eps``.
+``BatchNorm2d(128, 0.8)``, whose second argument is ``eps``. ``output="sigmoid"`` replaces the
+final tanh + BatchNorm by a sigmoid (pixels in [0, 1]) followed by the dataset's normalisation —
+the CMI / FastDFKD generator (Fang et al., IJCAI 2021; AAAI 2022), whose batches must keep the
+statistics the BN regulariser shapes rather than be re-standardised.
 
 :class:`GeneratorSynthesizer` trains the generator against the teacher — and, for the adversarial
 methods, against the *student* — with a :class:`~vision.dfkd.objectives.GeneratorObjective`.
@@ -14,6 +17,7 @@ methods, against the *student* — with a :class:`~vision.dfkd.objectives.Genera
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import torch
@@ -21,8 +25,9 @@ from torch import nn
 
 from graphdistill.core.errors import UserError
 from graphdistill.core.optim import adam
+from vision.dfkd.bn_stats import BatchNormStatistics, require_batchnorm
 from vision.dfkd.objectives import GeneratorObjective
-from vision.dfkd.synthesizer import SynthesisReport, Synthesizer
+from vision.dfkd.synthesizer import SynthesisReport, Synthesizer, check_student, frozen_logits
 from vision.kd.hooks import FeatureHooks
 
 
@@ -30,10 +35,18 @@ class Generator(nn.Module):
     """DAFL/DFAD generator: (B, nz) noise → (B, channels, img_size, img_size) images."""
 
     def __init__(self, nz: int = 100, ngf: int = 128, img_size: int = 32, channels: int = 1,
-                 bn_eps: float = 1e-5) -> None:
+                 bn_eps: float = 1e-5, output: str = "batchnorm",
+                 normalisation: tuple[tuple[float, ...], tuple[float, ...]] | None = None) -> None:
         super().__init__()
         if img_size % 4:
             raise UserError(f"the generator upsamples ×4: img_size must be a multiple of 4, got {img_size}")
+        if output not in ("batchnorm", "sigmoid"):
+            raise UserError(f"generator output must be 'batchnorm' or 'sigmoid', got {output!r}")
+        mean, std = normalisation or ((0.0,) * channels, (1.0,) * channels)
+        if len(mean) != channels or len(std) != channels:
+            raise UserError(f"normalisation needs {channels} mean/std value(s), got {normalisation}")
+        self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
         self.nz, self.init_size = nz, img_size // 4
         self.project = nn.Linear(nz, ngf * self.init_size**2)
         self.body = nn.Sequential(
@@ -47,13 +60,26 @@ class Generator(nn.Module):
             nn.BatchNorm2d(ngf // 2, eps=bn_eps),
             nn.LeakyReLU(0.2),
             nn.Conv2d(ngf // 2, channels, 3, 1, 1),
-            nn.Tanh(),
-            nn.BatchNorm2d(channels, affine=False),
         )
+        self.output = output
+        self.head = nn.Sequential(nn.Tanh(), nn.BatchNorm2d(channels, affine=False)) if output == "batchnorm" \
+            else nn.Sigmoid()
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         x = self.project(z).view(len(z), -1, self.init_size, self.init_size)
-        return self.body(x.contiguous(memory_format=torch.channels_last))
+        x = self.head(self.body(x.contiguous(memory_format=torch.channels_last)))
+        return x if self.output == "batchnorm" else (x - self.mean) / self.std
+
+    def reset_parameters(self, std: float = 0.02) -> None:
+        """CMI's per-batch re-initialisation: N(0, std) for linear/conv weights, N(1, std) for
+        BatchNorm weights, zero biases."""
+        for m in self.modules():
+            if isinstance(m, (nn.Linear, nn.Conv2d)):
+                nn.init.normal_(m.weight, 0.0, std)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d) and m.affine:
+                nn.init.normal_(m.weight, 1.0, std)
+                nn.init.zeros_(m.bias)
 
 
 class GeneratorSynthesizer(Synthesizer):
@@ -75,12 +101,9 @@ class GeneratorSynthesizer(Synthesizer):
     def __init__(self, teacher: nn.Module, student: nn.Module, generator: Generator, objective: GeneratorObjective,
                  lr: float = 1e-3, batch_size: int = 256, g_steps: int = 1, reuse_last: bool = False,
                  feature_layer: str | None = None, betas: tuple[float, float] = (0.5, 0.999)) -> None:
-        if student is teacher:
-            raise UserError("the student passed to the synthesizer is the teacher itself; the adversarial "
-                            "term would be identically zero — pass the student being trained")
-        shared = {id(p) for p in teacher.parameters()} & {id(p) for p in student.parameters()}
-        if shared:
-            raise UserError("the student shares parameters with the teacher; pass an independent student")
+        check_student(teacher, student)
+        if objective.needs_bn:
+            require_batchnorm(teacher, "the bn generator term")
         if objective.needs_features and feature_layer is None:
             raise UserError("the activation term needs feature_layer (the teacher's penultimate module name)")
         if batch_size < 2:
@@ -93,6 +116,7 @@ class GeneratorSynthesizer(Synthesizer):
         for group in self.optimizer.param_groups:
             group["betas"] = betas
         self.frozen = False
+        self.bn_stats = BatchNormStatistics(teacher) if objective.needs_bn else None
         self._last: torch.Tensor | None = None
         for p in teacher.parameters():
             p.requires_grad_(False)
@@ -112,32 +136,18 @@ class GeneratorSynthesizer(Synthesizer):
         for _ in range(self.g_steps):
             images = self.generator(self.noise())
             hooks = FeatureHooks(self.teacher, [self.feature_layer] if self.objective.needs_features else [])
-            with hooks:
+            with hooks, self.bn_stats or contextlib.nullcontext():
                 t_logits = self.teacher(images)
+                bn_loss = self.bn_stats.loss() if self.bn_stats is not None else None
             features = hooks[self.feature_layer] if self.objective.needs_features else None
-            s_logits = self._student_logits(images) if self.objective.needs_student else None
-            loss, losses = self.objective(images, t_logits, features, s_logits)
+            s_logits = frozen_logits(self.student, images) if self.objective.needs_student else None
+            loss, losses = self.objective(images, t_logits, features, s_logits, bn_loss)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
             self._last = images.detach()
         return SynthesisReport(seconds=time.perf_counter() - start,
                                losses={**losses, "generator": float(loss.detach())}, images=self._last[:64])
-
-    def _student_logits(self, images: torch.Tensor) -> torch.Tensor:
-        """The student's logits with gradients to the images only: its weights and BatchNorm
-        statistics are left as they are (the generator's step is not a student step)."""
-        was_training = self.student.training
-        flags = [p.requires_grad for p in self.student.parameters()]
-        self.student.eval()
-        for p in self.student.parameters():
-            p.requires_grad_(False)
-        try:
-            return self.student(images)
-        finally:
-            self.student.train(was_training)
-            for p, flag in zip(self.student.parameters(), flags, strict=True):
-                p.requires_grad_(flag)
 
     @torch.no_grad()
     def sample(self) -> torch.Tensor:

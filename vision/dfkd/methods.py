@@ -1,8 +1,9 @@
-"""The generator-based data-free KD methods as presets of one generator synthesizer and one loop.
+"""Data-free KD methods as presets: of one generator synthesizer (:class:`Method`: DAFL, RDSKD,
+DFAD, ZSKT, DFQ) or of one inversion synthesizer (:class:`InversionMethod`: DeepInversion, CMI,
+FastDFKD-k), each with the student's loss and schedule (:class:`~vision.dfkd.loop.KDLoopConfig`).
 
-A method is data: the generator-loss weights (:mod:`vision.dfkd.objectives`), how the generator is
-updated and sampled, and the student's loss and schedule (:class:`~vision.dfkd.loop.KDLoopConfig`).
-Adding a method is one more registered :class:`Method` in this file.
+A method is data: loss weights, what is optimised and for how long, and the loop settings; its
+``build_synthesizer()`` wires the pieces. Adding a method is one more registered preset in this file.
 
 The defaults are the MNIST LeNet-5 → LeNet-5-half budgets we can afford on two CPU cores; each
 preset's ``paper`` field records the published setting it reduces (REFERENCE 6.1–6.4). Any field
@@ -12,18 +13,46 @@ can be overridden (CLI ``--hp key=value``).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
+
+import torch
+from torch import nn
 
 from graphdistill.core.config import build_config, require_at_least
 from graphdistill.core.errors import UserError
 from graphdistill.core.registry import Registry
+from vision.data import ImageSet
+from vision.dfkd.synthesizer import Synthesizer
 
-DFKD_METHODS: Registry[Method] = Registry("data-free KD method")
+DFKD_METHODS: Registry[Method | InversionMethod] = Registry("data-free KD method")
+
+LOOP_FIELDS = ("epochs", "iterations", "kd_steps", "warmup_epochs", "freeze_after_warmup", "student_lr",
+               "student_optimizer", "weight_decay", "schedule", "loss", "temperature", "at_weight")
+
+
+class _Preset:
+    """What every preset shares: type-checked overrides and the loop's settings."""
+
+    FIXED = frozenset({"name", "paper", "notes"})
+
+    def with_overrides(self, overrides: dict):
+        """A copy with user overrides, type-checked (unknown names are refused)."""
+        values = {**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, **overrides}
+        fixed = self.FIXED & set(overrides)
+        if fixed:
+            raise UserError(f"{sorted(fixed)} define the method and cannot be overridden")
+        return build_config(type(self), values, f"method {self.name}")
+
+    def loop_fields(self) -> dict:
+        return {n: getattr(self, n) for n in LOOP_FIELDS}
 
 
 @dataclass(frozen=True)
-class Method:
+class Method(_Preset):
     """One generator-based data-free KD method (weights, generator and loop settings)."""
+
+    FIXED = frozenset({"name", "paper", "weights", "exponential", "notes"})
 
     name: str
     paper: str
@@ -39,6 +68,7 @@ class Method:
     batch_size: int = 256
     g_steps: int = 1
     reuse_last: bool = False
+    generator_output: str = "batchnorm"  # batchnorm (DAFL/DFAD) | sigmoid (CMI/FastDFKD/DFQ generator)
     # loop (see KDLoopConfig)
     epochs: int = 16
     iterations: int = 50
@@ -59,21 +89,118 @@ class Method:
         if not self.generator_lr > 0:
             raise UserError(f"generator_lr must be > 0, got {self.generator_lr}")
 
-    def with_overrides(self, overrides: dict) -> Method:
-        """A copy with user overrides, type-checked (unknown names are refused)."""
-        values = {**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, **overrides}
-        fixed = {"name", "paper", "weights", "exponential", "notes"} & set(overrides)
-        if fixed:
-            raise UserError(f"{sorted(fixed)} define the method and cannot be overridden")
-        return build_config(Method, values, f"method {self.name}")
+    def build_synthesizer(self, teacher: nn.Module, student: nn.Module, data: ImageSet,
+                          device: torch.device) -> Synthesizer:
+        from vision.dfkd.generator import Generator, GeneratorSynthesizer
+        from vision.dfkd.objectives import GeneratorObjective
+        from vision.models import penultimate_layer
 
-    def loop_fields(self) -> dict:
-        names = ("epochs", "iterations", "kd_steps", "warmup_epochs", "freeze_after_warmup", "student_lr",
-                 "student_optimizer", "weight_decay", "schedule", "loss", "temperature", "at_weight")
-        return {n: getattr(self, n) for n in names}
+        c, h, _ = data.shape
+        generator = Generator(nz=self.nz, ngf=self.ngf, img_size=h, channels=c, bn_eps=self.bn_eps,
+                              output=self.generator_output, normalisation=(data.mean, data.std)).to(device)
+        objective = GeneratorObjective(dict(self.weights), self.exponential, self.entropy_log_base)
+        return GeneratorSynthesizer(teacher, student, generator, objective, lr=self.generator_lr,
+                                    batch_size=self.batch_size, g_steps=self.g_steps, reuse_last=self.reuse_last,
+                                    betas=(self.generator_beta1, 0.999),
+                                    feature_layer=penultimate_layer(teacher) if objective.needs_features else None)
 
 
-def register(method: Method) -> Method:
+@dataclass(frozen=True)
+class InversionMethod(_Preset):
+    """One inversion-based method: an :class:`~vision.dfkd.inversion.InversionSynthesizer` preset.
+
+    ``source``: ``pixels`` (DeepInversion), ``generator`` (CMI: re-initialised per batch) or
+    ``meta`` (FastDFKD: meta-generator, ``meta_rule`` fomaml | reptile). ``steps`` is the number of
+    inner updates per batch; ``lr`` the pixel or generator learning rate, ``lr_z`` the latent's.
+    Loss weights are the ``w_*`` fields (:class:`~vision.dfkd.inversion.InversionWeights`). The
+    adversarial term is on from epoch ``warmup_epochs`` (FastDFKD), and is the masked KL of CMI /
+    FastDFKD or adaptive DeepInversion's Jensen–Shannon (``adversarial_kind``).
+    """
+
+    name: str
+    paper: str
+    source: str
+    steps: int
+    w_bn: float = 1.0
+    w_one_hot: float = 1.0
+    w_adversarial: float = 0.0
+    w_contrastive: float = 0.0
+    w_tv_l1: float = 0.0
+    w_tv_l2: float = 0.0
+    w_l2: float = 0.0
+    adversarial_kind: str = "masked_kl"
+    batch_size: int = 256
+    lr: float = 0.05
+    lr_z: float = 0.01
+    beta1: float = 0.5
+    beta2: float = 0.999
+    bn_first_multiplier: float = 1.0
+    bn_momentum: float = -1.0      # < 0: plain BN loss; FastDFKD 0.9
+    meta_rule: str = "fomaml"
+    nz: int = 256
+    ngf: int = 32
+    max_shift: int = 2
+    flip: bool = False
+    head_dim: int = 128
+    bank_size: int = 40960
+    negatives: int = 4096
+    contrastive_temperature: float = 0.1
+    pool_capacity: int = 0         # 0: the pool keeps every batch (as the papers)
+    # loop (see KDLoopConfig)
+    epochs: int = 20
+    iterations: int = 1
+    kd_steps: int = 200
+    warmup_epochs: int = 0
+    freeze_after_warmup: bool = False
+    student_lr: float = 2e-3
+    student_optimizer: str = "adam"
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    loss: str = "kd"
+    temperature: float = 20.0
+    at_weight: float = 0.0
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        require_at_least(self, 1, "steps", "batch_size", "nz", "ngf", "negatives", "head_dim")
+        require_at_least(self, 0, "max_shift", "pool_capacity")
+        if self.source not in ("pixels", "generator", "meta"):
+            raise UserError(f"source must be pixels, generator or meta, got {self.source!r}")
+        if not (self.lr > 0 and self.lr_z > 0 and math.isfinite(self.lr)):
+            raise UserError(f"lr and lr_z must be > 0, got {self.lr}, {self.lr_z}")
+
+    def build_synthesizer(self, teacher: nn.Module, student: nn.Module, data: ImageSet,
+                          device: torch.device) -> Synthesizer:
+        from vision.dfkd.contrastive import ContrastiveBank
+        from vision.dfkd.generator import Generator
+        from vision.dfkd.inversion import InversionSynthesizer, InversionWeights, ViewSettings, feature_dim
+        from vision.dfkd.pool import ImagePool
+        from vision.dfkd.sources import FreshGeneratorSource, MetaGeneratorSource, PixelSource
+
+        c, h, _ = data.shape
+        mean, std = torch.tensor(data.mean), torch.tensor(data.std)
+        black, white = (0 - mean) / std, (1 - mean) / std
+        if self.source == "pixels":
+            source = PixelSource(data.shape, self.lr, (black, white), device)
+        else:
+            generator = Generator(nz=self.nz, ngf=self.ngf, img_size=h, channels=c, output="sigmoid",
+                                  normalisation=(data.mean, data.std)).to(device)
+            source = FreshGeneratorSource(generator, self.lr, self.lr_z) if self.source == "generator" else \
+                MetaGeneratorSource(generator, self.lr, self.lr_z, self.steps, self.meta_rule, betas=(0.5, 0.999))
+        weights = InversionWeights(bn=self.w_bn, one_hot=self.w_one_hot, adversarial=self.w_adversarial,
+                                   contrastive=self.w_contrastive, tv_l1=self.w_tv_l1, tv_l2=self.w_tv_l2, l2=self.w_l2)
+        contrastive = ContrastiveBank(feature_dim(teacher), self.head_dim, self.bank_size, self.negatives,
+                                      self.contrastive_temperature, device=device) if self.w_contrastive else None
+        return InversionSynthesizer(
+            teacher, student, source, weights, num_classes=data.num_classes, batch_size=self.batch_size,
+            steps=self.steps, betas=(self.beta1, self.beta2), bn_first_multiplier=self.bn_first_multiplier,
+            bn_momentum=self.bn_momentum if self.bn_momentum >= 0 else None,
+            views=ViewSettings(self.max_shift, self.flip, fill=float(black.mean())),
+            adversarial=self.adversarial_kind, adversarial_after=self.warmup_epochs, contrastive=contrastive,
+            pool=ImagePool(self.pool_capacity or None), method=self.name)
+
+
+def register(method: Method | InversionMethod) -> Method | InversionMethod:
     return DFKD_METHODS.register(method.name)(method)
 
 
@@ -107,3 +234,50 @@ register(Method(
     notes={"paper": "8e4 pseudo-batches of 128, ng 1 / ns 10, Adam (cosine) lr_S 2e-3, lr_G 1e-3, "
                     "KL T = 1, β = 250 attention transfer"},
 ))
+register(Method(
+    name="dfq", paper="Choi et al., Data-Free Network Quantization With Adversarial Knowledge Distillation, "
+                      "CVPRW 2020 (as benchmarked by CMI and FastDFKD)",
+    weights={"adversarial_kl": 1.0, "bn": 1.0, "one_hot": 1.0, "entropy": 20.0}, entropy_log_base=math.e,
+    generator_output="sigmoid", nz=256, ngf=32, generator_lr=1e-3, kd_steps=10, iterations=20, epochs=20,
+    loss="kd", temperature=20.0,
+    notes={"paper": "Fast-Datafree's DFQ: generator loss adv 1 · (−KL(S, T)) + bn 1 · R_BN + oh 1 · CE + "
+                    "balance 20 · Σ p̄ ln p̄; student KL T = 20, 10 student steps per generator step"},
+))
+
+# Inversion-based presets. One synthesised batch of 256 per epoch, 20 epochs (a pool of 5,120 images),
+# 200 student steps per epoch on batches drawn from the pool; the papers use 200 epochs × 256 images
+# (≈ 50k) on CIFAR. Student: Adam 2e-3 cosine, KL at T = 20 (CMI / FastDFKD).
+register(InversionMethod(
+    name="deepinversion", paper="Yin et al., Dreaming to Distill: Data-free Knowledge Transfer via "
+                                "DeepInversion, CVPR 2020",
+    source="pixels", steps=500, lr=0.05, beta1=0.5, beta2=0.9, w_bn=10.0, w_one_hot=1.0, w_tv_l2=2.5e-5,
+    bn_first_multiplier=10.0, max_shift=2,
+    notes={"paper": "CIFAR-10: batch 256, r_feature 10, lr 0.05, Adam betas (0.5, 0.9), 2k iterations, TV-L2 "
+                    "2.5e-5; first BN ×10 (ImageNet setting). Here 500 iterations per batch (steps=…), jitter "
+                    "±2 px, no flip (digits); the adaptive competition term: --hp w_adversarial=0.2 "
+                    "--hp adversarial_kind=js"},
+))
+register(InversionMethod(
+    name="cmi", paper="Fang et al., Contrastive Model Inversion for Data-Free Knowledge Distillation, IJCAI 2021",
+    source="generator", steps=200, lr=1e-3, lr_z=1e-3, w_bn=1.0, w_one_hot=0.5, w_adversarial=0.5,
+    w_contrastive=0.8, contrastive_temperature=0.1, nz=256, ngf=32, max_shift=2,
+    notes={"paper": "generator re-initialised per batch, Adam 1e-3 (0.5, 0.999) on generator and latent, "
+                    "g_steps 200 (CMI-500: 500), bn 1, oh 0.5, adv 0.5, cr 0.8, τ 0.1, head 128, bank 40960, "
+                    "4096 negatives; ngf 64 on CIFAR (32 here: the CPU budget)"},
+))
+
+
+def _register_fast(steps: int, lr_g: float, lr_z: float) -> None:
+    register(InversionMethod(
+        name=f"fastdfkd-{steps}", paper="Fang et al., Up to 100× Faster Data-free Knowledge Distillation, AAAI 2022",
+        source="meta", steps=steps, lr=lr_g, lr_z=lr_z, w_bn=10.0, w_one_hot=0.4, w_adversarial=1.1, bn_momentum=0.9,
+        meta_rule="fomaml", nz=256, ngf=32, max_shift=2, epochs=22, warmup_epochs=2,
+        notes={"paper": f"CIFAR: batch 256, k = {steps}, lr_g {lr_g}, lr_z {lr_z}, meta-Adam lr_g·k, bn 10 "
+                        "(momentum 0.9), oh 0.4, adv 1.1 (WRN teacher), 220 epochs with 20 of warm-up "
+                        "(synthesis only, no adversarial term), MAML on, reset_l0 at epoch 120 (not here); "
+                        "ngf 64 on CIFAR (32 here)"},
+    ))
+
+
+for _steps, _lr_g, _lr_z in ((2, 5e-3, 0.015), (5, 3e-3, 0.01), (10, 2e-3, 0.01)):
+    _register_fast(_steps, _lr_g, _lr_z)

@@ -14,7 +14,9 @@ Every term is *minimised* by the generator:
   mode-seeking loss it adapts, since the card leaves the norm open);
 * ``adversarial_l1`` — DFAD (Fang et al., 2019): ``−log(L1(S, T) + 1)`` (the log form the paper
   gives for stability; ``log_form=False`` gives ``−L1``);
-* ``adversarial_kl`` — ZSKT (Micaelli & Storkey, NeurIPS 2019): ``−KL(p_T ‖ p_S)`` (batch mean).
+* ``adversarial_kl`` — ZSKT (Micaelli & Storkey, NeurIPS 2019): ``−KL(p_T ‖ p_S)`` (batch mean);
+* ``bn`` — DeepInversion's BatchNorm-statistics loss (:mod:`vision.dfkd.bn_stats`), computed by
+  the synthesizer's hooks and passed in; DFQ (Choi et al., CVPRW 2020) trains a generator with it.
 
 :class:`GeneratorObjective` sums ``weight · term``, except for the terms listed in
 ``exponential``, which enter as ``weight · exp(term − reference)`` with a reference value taken
@@ -32,7 +34,7 @@ from graphdistill.core.errors import UserError
 from vision.kd.logits import l1_discrepancy
 
 STUDENT_TERMS = ("adversarial_l1", "adversarial_kl")
-TERMS = ("one_hot", "activation", "entropy", "diversity", *STUDENT_TERMS)
+TERMS = ("one_hot", "activation", "entropy", "diversity", "bn", *STUDENT_TERMS)
 
 
 def one_hot_loss(teacher_logits: torch.Tensor) -> torch.Tensor:
@@ -97,16 +99,26 @@ class GeneratorObjective:
     def needs_features(self) -> bool:
         return "activation" in self.weights
 
+    @property
+    def needs_bn(self) -> bool:
+        return "bn" in self.weights
+
     def start_epoch(self) -> None:
         """The next call takes fresh reference values for the exponential terms (RDSKD: per epoch)."""
         self._refresh = True
 
     def __call__(self, images: torch.Tensor, teacher_logits: torch.Tensor,
                  teacher_features: torch.Tensor | None = None,
-                 student_logits: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+                 student_logits: torch.Tensor | None = None,
+                 bn_loss: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
         """Return (total loss, {term: value}) for one generated batch."""
         values = {}
         for name in self.weights:
+            if name == "bn":
+                if bn_loss is None:
+                    raise UserError("the bn term needs the BatchNorm-statistics loss of the teacher's forward")
+                values[name] = bn_loss
+                continue
             values[name] = self._term(name, images, teacher_logits, teacher_features, student_logits)
         if self._refresh:
             self.references = {n: float(values[n].detach()) for n in self.exponential}
@@ -134,3 +146,27 @@ class GeneratorObjective:
             "adversarial_kl": lambda: adversarial_kl_loss(student_logits, teacher_logits),
         }
         return terms[name]()
+
+
+def masked_adversarial_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
+    """CMI's / FastDFKD's decision-adversarial term: ``−mean_i KL_i(p_T ‖ p_S) · 1[argmax S = argmax T]``.
+
+    Only samples on which the student still agrees with the teacher are pushed apart (Fang et al.,
+    IJCAI 2021): samples already disagreeing carry no gradient, so the batch stays on the teacher's
+    decision regions instead of drifting to adversarial noise.
+    """
+    agree = (student_logits.argmax(1) == teacher_logits.argmax(1)).to(teacher_logits.dtype)
+    per_sample = F.kl_div(F.log_softmax(student_logits, 1), F.log_softmax(teacher_logits, 1), reduction="none",
+                          log_target=True).sum(1)
+    return -(per_sample * agree).mean()
+
+
+def jensen_shannon_competition(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
+                               temperature: float = 3.0) -> torch.Tensor:
+    """Adaptive DeepInversion's competition term ``1 − clamp(JS(p_S, p_T), 0, 1)`` at temperature T,
+    probabilities clamped to [0.01, 0.99] (Yin et al., CVPR 2020, eq. 7)."""
+    p_s = F.softmax(student_logits / temperature, 1).clamp(0.01, 0.99)
+    p_t = F.softmax(teacher_logits / temperature, 1).clamp(0.01, 0.99)
+    m = 0.5 * (p_s + p_t)
+    js = 0.5 * ((p_s * (p_s / m).log()).sum(1) + (p_t * (p_t / m).log()).sum(1)).mean()
+    return 1 - js.clamp(0, 1)

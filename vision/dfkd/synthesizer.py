@@ -17,6 +17,9 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
 import torch
+from torch import nn
+
+from graphdistill.core.errors import UserError
 
 
 @dataclass
@@ -49,3 +52,29 @@ class Synthesizer(ABC):
     @abstractmethod
     def load_state_dict(self, state: dict) -> None:
         """Restore what :meth:`state_dict` returned."""
+
+
+def frozen_logits(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """``model(images)`` with gradients to the images only: the model's weights get no gradient and
+    its BatchNorm statistics are left as they are (a synthesis step is not a student step)."""
+    was_training = model.training
+    flags = [p.requires_grad for p in model.parameters()]
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        return model(images)
+    finally:
+        model.train(was_training)
+        for p, flag in zip(model.parameters(), flags, strict=True):
+            p.requires_grad_(flag)
+
+
+def check_student(teacher: nn.Module, student: nn.Module) -> None:
+    """Refuse the wiring that silently zeroes every adversarial term (student = teacher)."""
+    if student is teacher:
+        raise UserError("the student passed to the synthesizer is the teacher itself; the adversarial "
+                        "term would be identically zero — pass the student being trained")
+    shared = {id(p) for p in teacher.parameters()} & {id(p) for p in student.parameters()}
+    if shared:
+        raise UserError("the student shares parameters with the teacher; pass an independent student")
