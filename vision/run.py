@@ -100,12 +100,11 @@ def dfkd_run(teacher_path: str | os.PathLike, student_arch: str, method: str, da
     out = Path(out or f"runs/{dataset}-{spec.name}-{student_arch}-{seed}")
     identity = {"teacher": file_digest(teacher_path), "student": student_arch.lower(), "method": spec.name,
                 "dataset": dataset, "seed": seed, "hyper": dict(sorted((hyper or {}).items()))}
+    seed_everything(seed)
+    synthesizer = spec.build_synthesizer(teacher, student, test, dev)  # checks the teacher (e.g. BatchNorm)
     prepare_folder(out, identity)
     write_json(out / "config.json", {"identity": identity, "method": _jsonable(spec),
                                      "teacher_path": str(teacher_path)})
-
-    seed_everything(seed)
-    synthesizer = spec.build_synthesizer(teacher, student, test, dev)
     teacher_accuracy = accuracy(teacher, test)
     last_images: list[torch.Tensor] = []
 

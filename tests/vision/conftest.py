@@ -16,14 +16,24 @@ def mnist(data_root):
     return train, test
 
 
-@pytest.fixture(scope="session")
-def mnist_teacher(mnist, tmp_path_factory):
-    """LeNet-5 trained for two epochs on 20,000 MNIST images (about 15 s); saved to a file."""
+def small_teacher(mnist, tmp_path_factory, arch: str):
+    """``arch`` trained for two epochs on 20,000 MNIST images (about 15 s); saved to a file."""
     train, test = mnist
     subset = type(train)(train.name, train.images[:20000], train.labels[:20000], 10, train.mean, train.std)
     torch.manual_seed(0)
-    teacher = build_model("lenet5", 1, 10)
+    teacher = build_model(arch, 1, 10)
     history = train_classifier(teacher, subset, TrainConfig(epochs=2, batch_size=64, lr=2e-3), seed=0, test=test)
-    path = tmp_path_factory.mktemp("teacher") / "lenet5.pt"
+    path = tmp_path_factory.mktemp("teacher") / f"{arch}.pt"
     save_model(path, teacher)
     return path, history["test"][-1]
+
+
+@pytest.fixture(scope="session")
+def mnist_teacher(mnist, tmp_path_factory):
+    return small_teacher(mnist, tmp_path_factory, "lenet5")
+
+
+@pytest.fixture(scope="session")
+def mnist_bn_teacher(mnist, tmp_path_factory):
+    """LeNet-5 with BatchNorm (the inversion methods' teacher), trained like ``mnist_teacher``."""
+    return small_teacher(mnist, tmp_path_factory, "lenet5-bn")

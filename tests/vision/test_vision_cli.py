@@ -52,6 +52,7 @@ def test_dafl_short_run_writes_a_resumable_folder(mnist_teacher, tmp_path, capsy
     ("pickled", "weights-only"),
     ("method", "unknown data-free KD method"),
     ("hyper", "unknown hyper-parameter"),
+    ("no-bn", "has no BatchNorm layer"),
 ])
 def test_bad_input_fails_before_training(case, message, tmp_path, capsys, data_root):
     teacher = tmp_path / "teacher.pt"
@@ -61,12 +62,14 @@ def test_bad_input_fails_before_training(case, message, tmp_path, capsys, data_r
         torch.save(build_model("lenet5", 1, 10), teacher)
     else:
         save_model(teacher, build_model("lenet5", 1, 10))
-    method = "dafll" if case == "method" else "dafl"
+    method = {"method": "dafll", "no-bn": "fastdfkd-5"}.get(case, "dafl")
     extra = ["--hp", "ngff=3"] if case == "hyper" else []
     code, _, stderr = run_cli(["dfkd", "--teacher", str(teacher), "--method", method, "--out", str(tmp_path / "o"),
                                "--data-root", str(data_root), *extra], capsys)
     assert code == 2 and message in stderr
     assert not (tmp_path / "o" / "checkpoint.pt").exists()
+    if case == "no-bn":
+        assert not (tmp_path / "o").exists()  # refused before the run folder is made
 
 
 def test_rco_student_follows_the_teacher_route(mnist):

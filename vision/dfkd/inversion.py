@@ -16,7 +16,9 @@ reaches ``adversarial_after``, and L_cr CMI's contrastive term (:mod:`vision.dfk
 The inner loop takes ``steps`` Adam steps and evaluates the loss once more at the final iterate
 (k + 1 evaluations for k updates); the batch with the lowest loss among them is kept, added to the
 image pool (and, for CMI, its features to the memory bank). The final evaluation is also where
-FastDFKD's first-order meta-gradient is taken. ``sample()`` draws KD batches from the pool.
+FastDFKD's first-order meta-gradient is taken. ``sample()`` draws KD batches from the pool, as
+random views (shift ``sample_shift``, flip) like the reference's crop-with-padding transform of the
+pool images.
 The BatchNorm hooks are attached only inside ``synthesize()``.
 """
 
@@ -67,6 +69,7 @@ class ViewSettings:
     flip: bool = False
     fill: float = 0.0
     local_scale: tuple[float, float] = (0.25, 1.0)  # CMI's local view (random-resized crop area)
+    sample_shift: int = 0  # shift of the KD batches drawn from the pool (the reference's crop augmentation)
 
 
 class InversionSynthesizer(Synthesizer):
@@ -185,7 +188,11 @@ class InversionSynthesizer(Synthesizer):
 
     @torch.no_grad()
     def sample(self) -> torch.Tensor:
-        return self.pool.sample(self.kd_batch_size)
+        batch = self.pool.sample(self.kd_batch_size)
+        v = self.views
+        if v.sample_shift or v.flip:
+            batch = random_view(batch, max_shift=v.sample_shift, flip=v.flip, fill=v.fill)
+        return batch
 
     def state_dict(self) -> dict:
         return {"source": self.source.state_dict(), "pool": self.pool.state_dict(),

@@ -138,8 +138,9 @@ class InversionMethod(_Preset):
     bn_momentum: float = -1.0      # < 0: plain BN loss; FastDFKD 0.9
     meta_rule: str = "fomaml"
     nz: int = 256
-    ngf: int = 32
+    ngf: int = 16
     max_shift: int = 2
+    sample_shift: int = 2
     flip: bool = False
     head_dim: int = 128
     bank_size: int = 40960
@@ -147,12 +148,12 @@ class InversionMethod(_Preset):
     contrastive_temperature: float = 0.1
     pool_capacity: int = 0         # 0: the pool keeps every batch (as the papers)
     # loop (see KDLoopConfig)
-    epochs: int = 20
+    epochs: int = 24
     iterations: int = 1
-    kd_steps: int = 200
-    warmup_epochs: int = 0
+    kd_steps: int = 125
+    warmup_epochs: int = 2
     freeze_after_warmup: bool = False
-    student_lr: float = 2e-3
+    student_lr: float = 5e-3
     student_optimizer: str = "adam"
     weight_decay: float = 0.0
     schedule: str = "cosine"
@@ -195,7 +196,7 @@ class InversionMethod(_Preset):
             teacher, student, source, weights, num_classes=data.num_classes, batch_size=self.batch_size,
             steps=self.steps, betas=(self.beta1, self.beta2), bn_first_multiplier=self.bn_first_multiplier,
             bn_momentum=self.bn_momentum if self.bn_momentum >= 0 else None,
-            views=ViewSettings(self.max_shift, self.flip, fill=float(black.mean())),
+            views=ViewSettings(self.max_shift, self.flip, fill=float(black.mean()), sample_shift=self.sample_shift),
             adversarial=self.adversarial_kind, adversarial_after=self.warmup_epochs, contrastive=contrastive,
             pool=ImagePool(self.pool_capacity or None), method=self.name)
 
@@ -238,32 +239,37 @@ register(Method(
     name="dfq", paper="Choi et al., Data-Free Network Quantization With Adversarial Knowledge Distillation, "
                       "CVPRW 2020 (as benchmarked by CMI and FastDFKD)",
     weights={"adversarial_kl": 1.0, "bn": 1.0, "one_hot": 1.0, "entropy": 20.0}, entropy_log_base=math.e,
-    generator_output="sigmoid", nz=256, ngf=32, generator_lr=1e-3, kd_steps=10, iterations=20, epochs=20,
+    generator_output="sigmoid", nz=256, ngf=16, generator_lr=1e-3, kd_steps=10, iterations=12, epochs=24,
     loss="kd", temperature=20.0,
     notes={"paper": "Fast-Datafree's DFQ: generator loss adv 1 · (−KL(S, T)) + bn 1 · R_BN + oh 1 · CE + "
                     "balance 20 · Σ p̄ ln p̄; student KL T = 20, 10 student steps per generator step"},
 ))
 
-# Inversion-based presets. One synthesised batch of 256 per epoch, 20 epochs (a pool of 5,120 images),
-# 200 student steps per epoch on batches drawn from the pool; the papers use 200 epochs × 256 images
-# (≈ 50k) on CIFAR. Student: Adam 2e-3 cosine, KL at T = 20 (CMI / FastDFKD).
+# Inversion-based presets, one protocol for all (Fast-Datafree's loop, reduced for two CPU cores): one
+# synthesised batch of 256 per epoch for 24 epochs (a pool of 6,144 images; the papers: 200 epochs ×
+# 256 ≈ 50k on CIFAR), the first 2 epochs synthesis only (warm-up; FastDFKD's adversarial term off),
+# then 125 student steps per epoch on pool batches shifted by up to 2 px (the reference's crop
+# augmentation of the pool). Student: Adam 5e-3 cosine, KL at T = 20 (CMI / FastDFKD). Generators
+# (CMI, FastDFKD) are 16 channels wide (64 on CIFAR): on this CPU the generator's convolutions cost
+# 0.65 s per evaluation at width 32 and 0.32 s at width 16 (batch 256, one thread).
 register(InversionMethod(
     name="deepinversion", paper="Yin et al., Dreaming to Distill: Data-free Knowledge Transfer via "
                                 "DeepInversion, CVPR 2020",
-    source="pixels", steps=500, lr=0.05, beta1=0.5, beta2=0.9, w_bn=10.0, w_one_hot=1.0, w_tv_l2=2.5e-5,
+    source="pixels", steps=200, lr=0.1, beta1=0.5, beta2=0.9, w_bn=10.0, w_one_hot=1.0, w_tv_l2=2.5e-5,
     bn_first_multiplier=10.0, max_shift=2,
     notes={"paper": "CIFAR-10: batch 256, r_feature 10, lr 0.05, Adam betas (0.5, 0.9), 2k iterations, TV-L2 "
-                    "2.5e-5; first BN ×10 (ImageNet setting). Here 500 iterations per batch (steps=…), jitter "
-                    "±2 px, no flip (digits); the adaptive competition term: --hp w_adversarial=0.2 "
-                    "--hp adversarial_kind=js"},
+                    "2.5e-5; first BN ×10 (ImageNet setting). Here 200 iterations per batch at lr 0.1 (a 10× "
+                    "smaller budget; other step counts in benchmarks/INVERSION.md), jitter ±2 px, no flip "
+                    "(digits); the adaptive competition term: --hp w_adversarial=0.2 --hp adversarial_kind=js"},
 ))
 register(InversionMethod(
     name="cmi", paper="Fang et al., Contrastive Model Inversion for Data-Free Knowledge Distillation, IJCAI 2021",
-    source="generator", steps=200, lr=1e-3, lr_z=1e-3, w_bn=1.0, w_one_hot=0.5, w_adversarial=0.5,
-    w_contrastive=0.8, contrastive_temperature=0.1, nz=256, ngf=32, max_shift=2,
+    source="generator", steps=50, lr=1e-3, lr_z=1e-3, w_bn=1.0, w_one_hot=0.5, w_adversarial=0.5,
+    w_contrastive=0.8, contrastive_temperature=0.1, nz=256, negatives=1024, max_shift=2,
     notes={"paper": "generator re-initialised per batch, Adam 1e-3 (0.5, 0.999) on generator and latent, "
                     "g_steps 200 (CMI-500: 500), bn 1, oh 0.5, adv 0.5, cr 0.8, τ 0.1, head 128, bank 40960, "
-                    "4096 negatives; ngf 64 on CIFAR (32 here: the CPU budget)"},
+                    "4096 negatives; ngf 64 on CIFAR. Here 50 steps per batch and 1024 negatives (a CMI step "
+                    "costs ≈ 0.5 s on one CPU thread: two teacher passes, the generator and the head)"},
 ))
 
 
@@ -271,11 +277,11 @@ def _register_fast(steps: int, lr_g: float, lr_z: float) -> None:
     register(InversionMethod(
         name=f"fastdfkd-{steps}", paper="Fang et al., Up to 100× Faster Data-free Knowledge Distillation, AAAI 2022",
         source="meta", steps=steps, lr=lr_g, lr_z=lr_z, w_bn=10.0, w_one_hot=0.4, w_adversarial=1.1, bn_momentum=0.9,
-        meta_rule="fomaml", nz=256, ngf=32, max_shift=2, epochs=22, warmup_epochs=2,
+        meta_rule="fomaml", nz=256, max_shift=2,
         notes={"paper": f"CIFAR: batch 256, k = {steps}, lr_g {lr_g}, lr_z {lr_z}, meta-Adam lr_g·k, bn 10 "
                         "(momentum 0.9), oh 0.4, adv 1.1 (WRN teacher), 220 epochs with 20 of warm-up "
                         "(synthesis only, no adversarial term), MAML on, reset_l0 at epoch 120 (not here); "
-                        "ngf 64 on CIFAR (32 here)"},
+                        "ngf 64 on CIFAR"},
     ))
 
 
