@@ -41,11 +41,12 @@ def mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.2f} ± {statistics.pstdev(values):.2f}"
 
 
-def teacher_file(args) -> Path:
-    path = args.out / "teacher-lenet5-mnist.pt"
+def teacher_file(args, arch: str = "lenet5") -> Path:
+    """The MNIST teacher of the benchmark (trained once, then reused from ``args.out``)."""
+    path = args.out / f"teacher-{arch}-mnist.pt"
     if not path.is_file():
-        print("training the LeNet-5 teacher", flush=True)
-        result = train_teacher("mnist", "lenet5", path, seed=0, device=args.device)
+        print(f"training the {arch} teacher", flush=True)
+        result = train_teacher("mnist", arch, path, seed=0, device=args.device)
         write_json(args.out / "teacher.json", {k: v for k, v in result.items() if k != "path"})
     return path
 
@@ -85,6 +86,21 @@ def sweep_hyper(method: str, lr: float, temperature: float) -> dict:
     return {"generator_lr": lr, "temperature": temperature, **SWEEP_EPOCHS.get(method, {"epochs": 5})}
 
 
+def parse_cell_arguments(parser: argparse.ArgumentParser):
+    """Arguments every data-free KD benchmark shares; returns (args, parts, seeds, methods), methods checked."""
+    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads per process (e.g. 1 to run two cell lists side by side)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    methods = [m for m in args.methods.split(",") if m]
+    for m in methods:
+        DFKD_METHODS.get(m)
+    args.out.mkdir(parents=True, exist_ok=True)
+    return args, set(args.parts.split(",")), [int(s) for s in args.seeds.split(",")], methods
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="0,1,2")
@@ -97,20 +113,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--tag", default="cpu")
     parser.add_argument("--out", type=Path, default=HERE / "runs" / "dfkd")
-    parser.add_argument("--verbose", action="store_true")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads per process (e.g. 1 to run two cell lists side by side)")
     parser.add_argument("--parts", default="real,methods,sweep,report",
                         help="what to do: real (KD with real data), methods, sweep, report")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    parts = set(args.parts.split(","))
-    seeds = [int(s) for s in args.seeds.split(",")]
-    methods = [m for m in args.methods.split(",") if m]
-    for m in methods:
-        DFKD_METHODS.get(m)
-    args.out.mkdir(parents=True, exist_ok=True)
+    args, parts, seeds, methods = parse_cell_arguments(parser)
     started = time.perf_counter()
 
     teacher = teacher_file(args)

@@ -22,11 +22,10 @@ import time
 from pathlib import Path
 
 import torch
+from dfkd import dfkd_cell, mean_std, parse_cell_arguments, teacher_file  # the sibling benchmark script (same folder)
 
 from graphdistill.core.io import read_json, write_json, write_text
 from graphdistill.core.plots import new_figure, save_figure
-from vision.dfkd.methods import DFKD_METHODS
-from vision.run import dfkd_run, train_teacher
 
 HERE = Path(__file__).parent
 METHODS = "deepinversion,cmi,dfq,fastdfkd-2,fastdfkd-5,fastdfkd-10"
@@ -34,31 +33,9 @@ FLOOR = {"deepinversion": 97.0, "cmi": 97.0}
 ANCHOR = "deepinversion"  # the speed-ups are synthesis time relative to this row (as FastDFKD Table 1)
 
 
-def mean_std(values: list[float]) -> str:
-    values = [100 * v for v in values]
-    if len(values) == 1:
-        return f"{values[0]:.2f}"
-    return f"{statistics.mean(values):.2f} ± {statistics.pstdev(values):.2f}"
-
-
-def teacher_file(args) -> Path:
-    path = args.out / "teacher-lenet5-bn-mnist.pt"
-    if not path.is_file():
-        print("training the LeNet-5-BN teacher", flush=True)
-        result = train_teacher("mnist", "lenet5-bn", path, seed=0, device=args.device)
-        write_json(args.out / "teacher.json", {k: v for k, v in result.items() if k != "path"})
-    return path
-
-
 def cell(args, teacher: Path, method: str, seed: int, hyper: dict, name: str) -> dict:
-    out = args.out / name
-    if not (out / "metrics.json").is_file():
-        print(f"{name}: {method} seed {seed} {hyper}", flush=True)
-        dfkd_run(teacher, "lenet5-half", method, "mnist", seed=seed, out=out, hyper=hyper, device=args.device,
-                 progress=args.verbose)
-    metrics = read_json(out / "metrics.json")
-    metrics["hyper"], metrics["name"] = hyper, name
-    metrics["inner_steps"] = metrics["protocol"]["inner_steps"]
+    metrics = dfkd_cell(args, teacher, method, seed, hyper, name)
+    metrics["name"], metrics["inner_steps"] = name, metrics["protocol"]["inner_steps"]
     return metrics
 
 
@@ -71,22 +48,11 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--tag", default="cpu")
     parser.add_argument("--out", type=Path, default=HERE / "runs" / "inversion")
-    parser.add_argument("--verbose", action="store_true")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads per process (e.g. 1 to run two cell lists side by side)")
     parser.add_argument("--parts", default="methods,steps,report", help="what to do: methods, steps, report")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    parts = set(args.parts.split(","))
-    seeds = [int(s) for s in args.seeds.split(",")]
-    methods = [m for m in args.methods.split(",") if m]
-    for m in methods:
-        DFKD_METHODS.get(m)
+    args, parts, seeds, methods = parse_cell_arguments(parser)
     di_steps = [int(s) for s in args.di_steps.split(",") if s]
-    args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    teacher = teacher_file(args)
+    teacher = teacher_file(args, "lenet5-bn")
 
     if "methods" in parts:
         for m in methods:

@@ -31,10 +31,26 @@ LOOP_FIELDS = ("epochs", "iterations", "kd_steps", "warmup_epochs", "freeze_afte
                "student_optimizer", "weight_decay", "schedule", "loss", "temperature", "at_weight")
 
 
+@dataclass(frozen=True, kw_only=True)
 class _Preset:
-    """What every preset shares: type-checked overrides and the loop's settings."""
+    """What every preset shares: the loop's settings (:class:`~vision.dfkd.loop.KDLoopConfig`), notes,
+    and type-checked overrides."""
 
     FIXED = frozenset({"name", "paper", "notes"})
+
+    epochs: int = 16
+    iterations: int = 50           # synthesize() calls per epoch
+    kd_steps: int = 1              # student steps per synthesize() call
+    warmup_epochs: int = 0
+    freeze_after_warmup: bool = False
+    student_lr: float = 2e-3
+    student_optimizer: str = "adam"
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    loss: str = "kd"
+    temperature: float = 1.0
+    at_weight: float = 0.0
+    notes: dict[str, str] = field(default_factory=dict)
 
     def with_overrides(self, overrides: dict):
         """A copy with user overrides, type-checked (unknown names are refused)."""
@@ -69,20 +85,6 @@ class Method(_Preset):
     g_steps: int = 1
     reuse_last: bool = False
     generator_output: str = "batchnorm"  # batchnorm (DAFL/DFAD) | sigmoid (CMI/FastDFKD/DFQ generator)
-    # loop (see KDLoopConfig)
-    epochs: int = 16
-    iterations: int = 50
-    kd_steps: int = 1
-    warmup_epochs: int = 0
-    freeze_after_warmup: bool = False
-    student_lr: float = 2e-3
-    student_optimizer: str = "adam"
-    weight_decay: float = 0.0
-    schedule: str = "cosine"
-    loss: str = "kd"
-    temperature: float = 1.0
-    at_weight: float = 0.0
-    notes: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         require_at_least(self, 1, "nz", "ngf", "g_steps", "batch_size")
@@ -147,20 +149,6 @@ class InversionMethod(_Preset):
     negatives: int = 4096
     contrastive_temperature: float = 0.1
     pool_capacity: int = 0         # 0: the pool keeps every batch (as the papers)
-    # loop (see KDLoopConfig)
-    epochs: int = 24
-    iterations: int = 1
-    kd_steps: int = 125
-    warmup_epochs: int = 2
-    freeze_after_warmup: bool = False
-    student_lr: float = 5e-3
-    student_optimizer: str = "adam"
-    weight_decay: float = 0.0
-    schedule: str = "cosine"
-    loss: str = "kd"
-    temperature: float = 20.0
-    at_weight: float = 0.0
-    notes: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         require_at_least(self, 1, "steps", "batch_size", "nz", "ngf", "negatives", "head_dim")
@@ -252,9 +240,11 @@ register(Method(
 # augmentation of the pool). Student: Adam 5e-3 cosine, KL at T = 20 (CMI / FastDFKD). Generators
 # (CMI, FastDFKD) are 16 channels wide (64 on CIFAR): on this CPU the generator's convolutions cost
 # 0.65 s per evaluation at width 32 and 0.32 s at width 16 (batch 256, one thread).
+INVERSION_PROTOCOL = {"epochs": 24, "iterations": 1, "kd_steps": 125, "warmup_epochs": 2, "student_lr": 5e-3,
+                      "temperature": 20.0}
 register(InversionMethod(
-    name="deepinversion", paper="Yin et al., Dreaming to Distill: Data-free Knowledge Transfer via "
-                                "DeepInversion, CVPR 2020",
+    **INVERSION_PROTOCOL, name="deepinversion",
+    paper="Yin et al., Dreaming to Distill: Data-free Knowledge Transfer via DeepInversion, CVPR 2020",
     source="pixels", steps=200, lr=0.1, beta1=0.5, beta2=0.9, w_bn=10.0, w_one_hot=1.0, w_tv_l2=2.5e-5,
     bn_first_multiplier=10.0, max_shift=2,
     notes={"paper": "CIFAR-10: batch 256, r_feature 10, lr 0.05, Adam betas (0.5, 0.9), 2k iterations, TV-L2 "
@@ -263,7 +253,8 @@ register(InversionMethod(
                     "(digits); the adaptive competition term: --hp w_adversarial=0.2 --hp adversarial_kind=js"},
 ))
 register(InversionMethod(
-    name="cmi", paper="Fang et al., Contrastive Model Inversion for Data-Free Knowledge Distillation, IJCAI 2021",
+    **INVERSION_PROTOCOL, name="cmi",
+    paper="Fang et al., Contrastive Model Inversion for Data-Free Knowledge Distillation, IJCAI 2021",
     source="generator", steps=50, lr=1e-3, lr_z=1e-3, w_bn=1.0, w_one_hot=0.5, w_adversarial=0.5,
     w_contrastive=0.8, contrastive_temperature=0.1, nz=256, negatives=1024, max_shift=2,
     notes={"paper": "generator re-initialised per batch, Adam 1e-3 (0.5, 0.999) on generator and latent, "
@@ -275,7 +266,8 @@ register(InversionMethod(
 
 def _register_fast(steps: int, lr_g: float, lr_z: float) -> None:
     register(InversionMethod(
-        name=f"fastdfkd-{steps}", paper="Fang et al., Up to 100× Faster Data-free Knowledge Distillation, AAAI 2022",
+        **INVERSION_PROTOCOL, name=f"fastdfkd-{steps}",
+        paper="Fang et al., Up to 100× Faster Data-free Knowledge Distillation, AAAI 2022",
         source="meta", steps=steps, lr=lr_g, lr_z=lr_z, w_bn=10.0, w_one_hot=0.4, w_adversarial=1.1, bn_momentum=0.9,
         meta_rule="fomaml", nz=256, max_shift=2,
         notes={"paper": f"CIFAR: batch 256, k = {steps}, lr_g {lr_g}, lr_z {lr_z}, meta-Adam lr_g·k, bn 10 "

@@ -39,10 +39,23 @@ from vision.dfkd.generator import Generator
 META_RULES = ("fomaml", "reptile")
 
 
-class PixelSource:
-    """DeepInversion's pixels: (B, C, H, W) from N(0, 1) in normalised space, clipped to [low, high]."""
+class Source:
+    """Defaults of the source protocol: no projection, no final gradient, no state to checkpoint."""
 
     needs_final_gradient = False
+
+    def after_step(self) -> None:
+        pass
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+class PixelSource(Source):
+    """DeepInversion's pixels: (B, C, H, W) from N(0, 1) in normalised space, clipped to [low, high]."""
 
     def __init__(self, shape: tuple[int, int, int], lr: float, pixel_range: tuple[torch.Tensor, torch.Tensor],
                  device: torch.device | str = "cpu") -> None:
@@ -64,17 +77,9 @@ class PixelSource:
     def finish(self, final_loss: torch.Tensor) -> None:
         self.pixels = None
 
-    def state_dict(self) -> dict:
-        return {}
 
-    def load_state_dict(self, state: dict) -> None:
-        pass
-
-
-class _LatentGenerator:
+class _LatentGenerator(Source):
     """A generator plus a per-batch learnable latent (shared by CMI's and FastDFKD's sources)."""
-
-    needs_final_gradient = False
 
     def __init__(self, generator: Generator, lr_g: float, lr_z: float) -> None:
         self.generator, self.lr_g, self.lr_z = generator, lr_g, lr_z
@@ -90,9 +95,6 @@ class _LatentGenerator:
     def render(self) -> torch.Tensor:
         return self.active(self.z)
 
-    def after_step(self) -> None:
-        pass
-
 
 class FreshGeneratorSource(_LatentGenerator):
     """CMI: the generator is re-initialised (``Generator.reset_parameters``) for every batch."""
@@ -103,12 +105,6 @@ class FreshGeneratorSource(_LatentGenerator):
 
     def finish(self, final_loss: torch.Tensor) -> None:
         self.z = None
-
-    def state_dict(self) -> dict:
-        return {}
-
-    def load_state_dict(self, state: dict) -> None:
-        pass
 
 
 class MetaGeneratorSource(_LatentGenerator):
