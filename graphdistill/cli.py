@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=4.0)
     _vision_common(p)
 
-    p = sub.add_parser("dfkd", help="data-free knowledge distillation (DAFL, RDSKD, DFAD, ZSKT, DFQ, DeepInversion, CMI, FastDFKD)")
+    p = sub.add_parser("dfkd", help="data-free knowledge distillation (DAFL, RDSKD, DFAD, ZSKT, DFQ, "
+                                    "DeepInversion, CMI, FastDFKD)")
     p.add_argument("--teacher", type=Path, required=True, help="teacher file written by `graphdistill teacher`")
     p.add_argument("--student", default="lenet5-half", help="student architecture (default lenet5-half)")
     p.add_argument("--method", required=True, help="dafl, rdskd, dfad, zskt, dfq, deepinversion, cmi, fastdfkd-2|5|10")
@@ -109,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run folder (default runs/<dataset>-<method>-<student>-<seed>)")
     p.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
                    help="override a method setting, e.g. --hp epochs=40 --hp generator_lr=0.1")
+    p.add_argument("--save-pool", action="store_true",
+                   help="inversion methods: also write the synthetic images to <out>/pool.pt")
     _vision_common(p)
 
     p = sub.add_parser("demo", help="GCond and a random coreset (default) plus the whole graph, as a table")
@@ -317,7 +320,7 @@ def cmd_dfkd(args) -> int:
     from vision.run import dfkd_run
 
     m = dfkd_run(args.teacher, args.student, args.method, args.dataset, seed=args.seed, out=args.out,
-                 hyper=_hyper(args.hp), data_root=args.data_root, device=args.device)
+                 hyper=_hyper(args.hp), data_root=args.data_root, device=args.device, save_pool=args.save_pool)
     print(f"{m['method']}: {m['student']} {100 * m['final_accuracy']:.2f} % (teacher "
           f"{100 * m['teacher_accuracy']:.2f} %); synthesis {m['synthesis_total_seconds']:.0f} s, "
           f"KD {m['kd_total_seconds']:.0f} s")

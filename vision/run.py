@@ -3,7 +3,8 @@
 ``dfkd_run`` writes ``<out>/``: ``config.json`` (identity + resolved method), ``checkpoint.pt``
 (resumable, removed at the end), ``student.pt`` (spec + weights), ``samples.png`` (a grid of
 synthetic images), ``curves.png`` (test accuracy, and synthesis vs KD seconds, per epoch),
-``metrics.json`` and ``report.md``. Every check (teacher file, classes, input shape, method,
+``metrics.json`` and ``report.md`` (and, when asked, ``pool.pt``: an inversion method's synthetic
+images). Every check (teacher file, classes, input shape, method,
 hyper-parameters, output folder) happens before the first training step.
 """
 
@@ -86,9 +87,11 @@ def kd_real_run(teacher_path: str | os.PathLike, student_arch: str, dataset: str
 
 def dfkd_run(teacher_path: str | os.PathLike, student_arch: str, method: str, dataset: str = "mnist", *,
              seed: int = 0, out: str | os.PathLike | None = None, hyper: dict | None = None, data_root=None,
-             device: str = "auto", progress: bool = True) -> dict:
+             device: str = "auto", progress: bool = True, save_pool: bool = False) -> dict:
     """Distil ``teacher_path`` into a fresh ``student_arch`` with a data-free method (generator- or
-    inversion-based); the real training set is never loaded. Returns (and writes) the metrics."""
+    inversion-based); the real training set is never loaded. Returns (and writes) the metrics.
+    ``save_pool`` also writes an inversion method's synthetic images to ``pool.pt``
+    (:meth:`vision.dfkd.pool.ImagePool.load` reads it back)."""
     spec = DFKD_METHODS.get(method).with_overrides(dict(hyper or {}))
     dev = resolve_device(device)
     test = load_images(dataset, "test", size=IMAGE_SIZE, root=data_root)
@@ -136,6 +139,8 @@ def dfkd_run(teacher_path: str | os.PathLike, student_arch: str, method: str, da
     }
     write_json(out / "metrics.json", metrics)
     write_text(out / "report.md", _report(metrics, spec))
+    if save_pool and hasattr(synthesizer, "pool"):
+        synthesizer.pool.save(out / "pool.pt")
     checkpoint.remove()
     return metrics
 

@@ -279,7 +279,8 @@ def test_fastdfkd_short_real_run_beats_a_floor(mnist_bn_teacher, tmp_path, data_
     assert teacher_accuracy >= 0.97
     hyper = {"epochs": 4, "warmup_epochs": 1, "batch_size": 128, "kd_steps": 60, "ngf": 16}
     metrics = dfkd_run(teacher, "lenet5-half", "fastdfkd-5", seed=0, out=tmp_path / "run", hyper=hyper,
-                       data_root=data_root, device="cpu", progress=False)
+                       data_root=data_root, device="cpu", progress=False, save_pool=True)
     assert metrics["protocol"]["pool_images"] == 4 * 128 and metrics["protocol"]["inner_steps"] == 5
+    assert ImagePool.load(tmp_path / "run" / "pool.pt").images.shape == (4 * 128, 1, 32, 32)
     assert metrics["final_accuracy"] >= FLOOR_FASTDFKD_SHORT
     assert metrics["synthesis_total_seconds"] > 0 and metrics["kd_total_seconds"] > 0
