@@ -30,12 +30,13 @@ def random_view(x: torch.Tensor, *, max_shift: int = 0, scale: tuple[float, floa
             position inside the image and resized to (H, W) (random-resized crop, square aspect).
         flip: mirror horizontally with probability ½ (off for digits).
         fill: value outside the image.
+        generator: a random generator on ``x``'s device (default: the global one).
     """
     b, _, h, w = x.shape
     dev, dtype = x.device, x.dtype
 
     def uniform(low: float, high: float) -> torch.Tensor:
-        return low + (high - low) * torch.rand(b, generator=generator, device="cpu").to(dev, dtype)
+        return low + (high - low) * torch.rand(b, generator=generator, device=dev, dtype=dtype)
 
     side = uniform(*scale).sqrt()                        # crop side as a fraction of the image
     free = 1 - side                                      # room left for the crop's centre, each way
