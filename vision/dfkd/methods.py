@@ -264,16 +264,23 @@ register(InversionMethod(
 ))
 
 
+FAST_LR_SCALE = 10 / 3  # MNIST: the paper's lr_g × 10/3 (see the notes)
+
+
 def _register_fast(steps: int, lr_g: float, lr_z: float) -> None:
     register(InversionMethod(
         **INVERSION_PROTOCOL, name=f"fastdfkd-{steps}",
         paper="Fang et al., Up to 100× Faster Data-free Knowledge Distillation, AAAI 2022",
-        source="meta", steps=steps, lr=lr_g, lr_z=lr_z, w_bn=10.0, w_one_hot=0.4, w_adversarial=1.1, bn_momentum=0.9,
-        meta_rule="fomaml", nz=256, max_shift=2,
+        source="meta", steps=steps, lr=lr_g * FAST_LR_SCALE, lr_z=lr_z, w_bn=10.0, w_one_hot=1.0, w_adversarial=1.1,
+        bn_momentum=0.9, meta_rule="fomaml", nz=256, max_shift=2,
         notes={"paper": f"CIFAR: batch 256, k = {steps}, lr_g {lr_g}, lr_z {lr_z}, meta-Adam lr_g·k, bn 10 "
                         "(momentum 0.9), oh 0.4, adv 1.1 (WRN teacher), 220 epochs with 20 of warm-up "
                         "(synthesis only, no adversarial term), MAML on, reset_l0 at epoch 120 (not here); "
-                        "ngf 64 on CIFAR"},
+                        "ngf 64 on CIFAR",
+               "here": "24 meta-updates instead of 220, so the meta-generator must learn faster: lr_g (and the "
+                       "meta lr = lr_g·k) × 10/3 and oh 1.0. Chosen on seed 0 of FastDFKD-5 (student 95.60 % "
+                       "with the paper's lr_g 3e-3 and oh 0.4; 95.65 % with oh 1.0; 97.4 % with oh 1.0 and lr_g "
+                       "0.01); seeds 1 and 2 were not used for the choice"},
     ))
 
 
