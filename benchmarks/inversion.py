@@ -111,7 +111,7 @@ def time_synthesis(teacher_path: Path, variants: list[tuple[str, dict]], batches
         synth.start_epoch(spec.warmup_epochs)
         synth.synthesize()
         seconds = [synth.synthesize().seconds for _ in range(batches)]
-        rows.append({"method": method, "hyper": hyper, "inner_steps": getattr(spec, "steps", spec.g_steps),
+        rows.append({"method": method, "hyper": hyper, "inner_steps": spec.steps,
                      "seconds_per_call": statistics.mean(seconds), "calls": batches,
                      "calls_per_run": spec.epochs * spec.iterations})
         print(f"timing {method} {hyper}: {rows[-1]['seconds_per_call']:.2f} s per synthesize()", flush=True)
@@ -180,14 +180,18 @@ def report(result: dict, seeds: list[int]) -> str:
                      f"{runs[0]['inner_steps']} | {runs[0]['protocol']['pool_images'] or '(generator)'} | "
                      f"{f'{quiet:.2f}' if quiet else '—'} | {speed} | {synthesis_seconds(runs):.0f} | "
                      f"{statistics.mean(r['kd_total_seconds'] for r in runs):.0f} |")
-    if result["deepinversion_steps"]:
-        lines += ["", "DeepInversion at other step counts (seed 0):", "",
+    runs_by_steps = {r["inner_steps"]: r for r in result["deepinversion_steps"]}
+    timed_steps = {row["inner_steps"] for row in (result.get("timing") or {"rows": []})["rows"]
+                   if row["method"] == ANCHOR and row["hyper"]}
+    if runs_by_steps or timed_steps:
+        lines += ["", "DeepInversion at other step counts (seed 0; accuracy only where the cell was run):", "",
                   "| inner steps | student accuracy (%) | synthesis per batch, quiet (s) | synthesis per run (s) |",
                   "|---|---|---|---|"]
-        for r in sorted(result["deepinversion_steps"], key=lambda r: r["inner_steps"]):
-            quiet = quiet_seconds(result, "deepinversion", r["inner_steps"])
-            lines.append(f"| {r['inner_steps']} | {100 * r['final_accuracy']:.2f} | "
-                         f"{f'{quiet:.2f}' if quiet else '—'} | {r['synthesis_total_seconds']:.0f} |")
+        for k in sorted(set(runs_by_steps) | timed_steps):
+            r, quiet = runs_by_steps.get(k), quiet_seconds(result, ANCHOR, k)
+            accuracy = f"{100 * r['final_accuracy']:.2f}" if r else "not run"
+            per_run = f"{r['synthesis_total_seconds']:.0f}" if r else "—"
+            lines.append(f"| {k} | {accuracy} | {f'{quiet:.2f}' if quiet else '—'} | {per_run} |")
     lines += ["", "![accuracy vs synthesis time](inversion-mnist.png)", ""]
     lines += [f"![{m} samples](inversion-samples-{m}.png)" for m in rows]
     return "\n".join(lines) + "\n"
