@@ -131,7 +131,7 @@ def plot(rows: dict[str, list[dict]], steps: list[dict], path: Path) -> None:
         ax.plot([r["synthesis_total_seconds"] for r in steps], [100 * r["final_accuracy"] for r in steps],
                 "k:", marker="x", label="deepinversion, other step counts (seed 0)")
     ax.set_xscale("log")
-    ax.set(xlabel="synthesis seconds (CPU, log scale)", ylabel="student test accuracy (%)",
+    ax.set(xlabel="synthesis seconds per run (runs shared the 2-core CPU; log scale)", ylabel="student test accuracy (%)",
            title="MNIST LeNet-5-BN → LeNet-5-half, data-free")
     ax.legend(fontsize=7)
     save_figure(fig, path)
