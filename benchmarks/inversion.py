@@ -131,8 +131,8 @@ def plot(rows: dict[str, list[dict]], steps: list[dict], path: Path) -> None:
         ax.plot([r["synthesis_total_seconds"] for r in steps], [100 * r["final_accuracy"] for r in steps],
                 "k:", marker="x", label="deepinversion, other step counts (seed 0)")
     ax.set_xscale("log")
-    ax.set(xlabel="synthesis seconds per run (runs shared the 2-core CPU; log scale)", ylabel="student test accuracy (%)",
-           title="MNIST LeNet-5-BN → LeNet-5-half, data-free")
+    ax.set(xlabel="synthesis seconds per run (runs shared the 2-core CPU; log scale)",
+           ylabel="student test accuracy (%)", title="MNIST LeNet-5-BN → LeNet-5-half, data-free")
     ax.legend(fontsize=7)
     save_figure(fig, path)
 
@@ -164,7 +164,8 @@ def report(result: dict, seeds: list[int]) -> str:
         f"(population) over the seeds each row names (from {', '.join(map(str, seeds))}); the student never "
         "sees a real training image. Synthesis time (inner optimisation, meta-updates, pool sampling) and KD "
         "time (student updates) are measured apart. *Run* seconds are the cells' own, which ran two to "
-        "five at a time on the two cores (one thread each); *quiet* seconds per batch come from the timing part (every method one after "
+        "five at a time on the two cores (one thread each); *quiet* seconds per batch come from the timing "
+        "part (every method one after "
         f"the other in one process, nothing else running) and give the speed-up: {ANCHOR}'s quiet seconds "
         "per batch / the row's (every inversion row synthesises the same number of batches).",
         "",
