@@ -20,7 +20,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of condensation and evaluation (default 0)")
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda or cuda:N")
     p.add_argument("--runs", type=int, default=5, help="fresh evaluation models to train (default 5)")
-    p.add_argument("--epochs", type=int, default=600, help="epochs per evaluation model (default 600)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="epochs per evaluation model (default 600 for graphs, 1000 for images)")
     p.add_argument("--arch", default="gcn", help="evaluation architecture (default gcn)")
     p.add_argument("--data-root", type=Path, default=None,
                    help="folder with the datasets (else $GRAPHDISTILL_DATA, else the user cache)")
@@ -46,12 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", required=True,
                    help="condensation method: gcond, gcond-x, one-step, gcdm, gcdm-x, random, herding, kcenter "
                         "(node classification); doscond, random, herding (graph classification); "
-                        "distill-cf, random, head (recommender data); text-dd (text)")
+                        "distill-cf, random, head (recommender data); text-dd (text); dm, dc, dsa (images)")
     size = p.add_mutually_exclusive_group(required=True)
     size.add_argument("--budget", type=int, help="number of condensed nodes (graphs) or users (recommender data)")
     size.add_argument("--users", type=int, help="number of synthetic users (recommender data)")
     size.add_argument("--per-class", type=int, help="distilled sequences per class (text)")
     size.add_argument("--graphs-per-class", type=int, help="condensed graphs per class (graph classification)")
+    size.add_argument("--ipc", type=int, help="synthetic images per class (image datasets)")
     size.add_argument("--ratio", type=float, help="fraction in (0, 1] of --ratio-of nodes")
     p.add_argument("--ratio-of", choices=("train", "full"), default="train",
                    help="what --ratio is a fraction of: training nodes (default) or all nodes")
@@ -157,10 +159,10 @@ def _spec(args, method: str, budget=None, ratio=None, ratio_of="train"):
 
     MODELS.get(args.arch)
     for name in ("runs", "epochs"):
-        if getattr(args, name) < 1:
+        if (getattr(args, name) or 1) < 1:
             raise UserError(f"--{name} must be ≥ 1, got {getattr(args, name)}")
     return RunSpec(dataset=args.dataset.lower(), method=method, budget=budget, ratio=ratio,
-                   ratio_of=ratio_of, seed=args.seed, runs=args.runs, arch=args.arch, epochs=args.epochs,
+                   ratio_of=ratio_of, seed=args.seed, runs=args.runs, arch=args.arch, epochs=args.epochs or 600,
                    hyper=_hyper(getattr(args, "hp", [])))
 
 
@@ -171,6 +173,8 @@ def cmd_condense(args) -> int:
         return _condense_users(args)
     if args.method == "text-dd" or args.per_class is not None:
         return _condense_text(args)
+    if _is_image_dataset(args.dataset) or args.ipc is not None:
+        return _condense_images(args)
     from graphdistill.graph.graph_run import is_graph_dataset
 
     if is_graph_dataset(args.dataset) or args.graphs_per_class is not None:
@@ -203,6 +207,36 @@ def _condense_text(args) -> int:
     for key, r in metrics["rows"].items():
         print(f"| {key} | {100 * r['mean']:.2f} ± {100 * r['std']:.2f} |")
     print(f"distil {metrics['condense_seconds']:.1f} s, evaluate {metrics['evaluate_seconds']:.1f} s")
+    return 0
+
+
+def _is_image_dataset(name: str) -> bool:
+    import vision.data  # noqa: F401  (registers the image datasets)
+    from graphdistill.core.datasets import DATASETS
+
+    return name.lower() in DATASETS.names() and DATASETS.get(name.lower()).modality == "image"
+
+
+def _condense_images(args) -> int:
+    from graphdistill.core.device import resolve_device
+    from vision.dd.run import METHODS, image_condense_run
+
+    if not _is_image_dataset(args.dataset):
+        raise UserError(f"--ipc is for image datasets (e.g. mnist), not {args.dataset!r}")
+    if args.ipc is None:
+        raise UserError("image datasets take a number of synthetic images per class: --ipc N")
+    METHODS.get(args.method)
+    if args.runs < 1 or (args.epochs is not None and args.epochs < 1):
+        raise UserError(f"--runs and --epochs must be ≥ 1, got {args.runs} / {args.epochs}")
+    cross = tuple(a for a in _csv(args.arch) if a != "gcn" and a != "convnet")
+    metrics = image_condense_run(args.dataset.lower(), args.method, args.ipc, hyper=_hyper(args.hp), seed=args.seed,
+                                 out=args.out, data_root=args.data_root, device=str(resolve_device(args.device)),
+                                 eval_epochs=args.epochs or 1000, runs=args.runs, cross=cross)
+    print("| architecture | test accuracy (%) | runs |")
+    print("|---|---|---|")
+    for arch, r in metrics["rows"].items():
+        print(f"| {arch} | {100 * r['mean']:.2f} ± {100 * r['std']:.2f} | {len(r['runs'])} |")
+    print(f"distil {metrics['condense_seconds']:.1f} s ({metrics['seconds_per_iteration']:.2f} s per iteration)")
     return 0
 
 

@@ -8,6 +8,9 @@
   (DeepInversion, CMI, FastDFKD, DFQ) need a teacher's BatchNorm running statistics.
 * ``resnet18`` / ``resnet34`` — ResNets (He et al., CVPR 2016) for 32×32 inputs: a 3×3 stem without
   max pooling, four stages of basic blocks (64–512 channels), as in the CIFAR KD benchmarks.
+* ``resnet18-in`` — ResNet-18 with instance norm (GroupNorm per channel), for distilled images.
+* ``convnet``, ``convnet-bn``, ``mlp``, ``alexnet`` — the dataset-distillation networks of
+  :mod:`vision.convnet` (ConvNet-3 and its variants).
 * ``wrn-16-1``, ``wrn-16-2``, ``wrn-40-1``, ``wrn-40-2`` — wide ResNets (Zagoruyko & Komodakis,
   BMVC 2016), pre-activation blocks, widths 16k/32k/64k.
 
@@ -113,14 +116,14 @@ def lenet5_half_bn(in_channels: int = 1, num_classes: int = 10) -> nn.Module:
 class BasicBlock(nn.Module):
     """Two 3×3 conv-BN layers with an identity (or 1×1 projection) shortcut."""
 
-    def __init__(self, cin: int, cout: int, stride: int) -> None:
+    def __init__(self, cin: int, cout: int, stride: int, norm: Callable[[int], nn.Module] = nn.BatchNorm2d) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
+        self.bn1 = norm(cout)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
+        self.bn2 = norm(cout)
         self.shortcut = nn.Identity() if stride == 1 and cin == cout else nn.Sequential(
-            nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+            nn.Conv2d(cin, cout, 1, stride, bias=False), norm(cout))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = torch.relu(self.bn1(self.conv1(x)))
@@ -128,31 +131,48 @@ class BasicBlock(nn.Module):
 
 
 class ResNet(nn.Module):
-    """ResNet for 32×32 images (CIFAR stem: 3×3 conv, no max pooling); stages ``layer1``–``layer4``."""
+    """ResNet for 32×32 images (CIFAR stem: 3×3 conv, no max pooling); stages ``layer1``–``layer4``.
+
+    ``norm`` builds each normalisation layer from a channel count: BatchNorm by default,
+    ``instance_norm`` for the ResNet-18-IN of dataset-distillation cross-architecture tables."""
 
     penultimate = "pool"
     stages = ("layer1", "layer2", "layer3", "layer4")
 
-    def __init__(self, blocks: tuple[int, ...], in_channels: int, num_classes: int) -> None:
+    def __init__(self, blocks: tuple[int, ...], in_channels: int, num_classes: int,
+                 norm: Callable[[int], nn.Module] = nn.BatchNorm2d) -> None:
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU())
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, 64, 3, 1, 1, bias=False), norm(64), nn.ReLU())
         cin = 64
         for i, (count, cout) in enumerate(zip(blocks, (64, 128, 256, 512), strict=True)):
             stride = 1 if i == 0 else 2
-            layers = [BasicBlock(cin if j == 0 else cout, cout, stride if j == 0 else 1) for j in range(count)]
+            layers = [BasicBlock(cin if j == 0 else cout, cout, stride if j == 0 else 1, norm) for j in range(count)]
             self.add_module(f"layer{i + 1}", nn.Sequential(*layers))
             cin = cout
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(512, num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
         x = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
-        return self.fc(torch.flatten(self.pool(x), 1))
+        return torch.flatten(self.pool(x), 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.embed(x))
+
+
+def instance_norm(channels: int) -> nn.Module:
+    """The field's "instancenorm": GroupNorm with one group per channel, affine."""
+    return nn.GroupNorm(channels, channels, affine=True)
 
 
 @MODELS.register("resnet18")
 def resnet18(in_channels: int = 3, num_classes: int = 10) -> nn.Module:
     return ResNet((2, 2, 2, 2), in_channels, num_classes)
+
+
+@MODELS.register("resnet18-in")
+def resnet18_in(in_channels: int = 3, num_classes: int = 10) -> nn.Module:
+    return ResNet((2, 2, 2, 2), in_channels, num_classes, norm=instance_norm)
 
 
 @MODELS.register("resnet34")
@@ -214,3 +234,6 @@ def _register_wrn(depth: int, widen: int) -> None:
 
 for _depth, _widen in ((16, 1), (16, 2), (40, 1), (40, 2)):
     _register_wrn(_depth, _widen)
+
+
+from vision import convnet as _convnet  # noqa: E402,F401  (registers the dataset-distillation networks)

@@ -12,7 +12,10 @@ This module is modality-agnostic: it sees parameters, per-class losses and a
 * distances ``D`` (:data:`DISTANCES`): ``"layerwise"`` (the papers' default, called "ours" in
   their code), ``"mse"`` and ``"cosine"``; all batched over a leading class dimension;
 * :func:`class_gradients`: the C per-class gradients of one model in a single vectorised
-  backward pass (``is_grads_batched``), not C passes;
+  backward pass (``is_grads_batched``), not C passes — right when the classes share one small
+  forward graph (graph nodes); :func:`separate_class_gradients`: one forward and backward per
+  class — right when each class has its own large batch (images), where a batched backward over
+  the whole graph would repeat the work C times;
 * :func:`matching_loss` and :func:`match_epoch`: one outer/inner round of the algorithm —
   fresh model, then ``outer`` matching updates of S separated by ``inner`` steps training the
   model on S.
@@ -23,7 +26,7 @@ gradients of shape ``(C, out, in)``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 import torch
@@ -113,11 +116,26 @@ def class_gradients(losses: torch.Tensor, params: Sequence[torch.Tensor], *, cre
     return [torch.stack(per_param) for per_param in zip(*rows, strict=True)]
 
 
+def separate_class_gradients(class_loss: Callable[[int], torch.Tensor], classes: Sequence[int],
+                             params: Sequence[torch.Tensor], *, create_graph: bool = False) -> list[torch.Tensor]:
+    """Per-class gradients, class by class: ``class_loss(c)`` runs its own forward pass.
+
+    Returns one (len(classes), *p.shape) tensor per parameter, like :func:`class_gradients`.
+    """
+    params = list(params)
+    rows = [torch.autograd.grad(class_loss(c), params, create_graph=create_graph, allow_unused=True,
+                                materialize_grads=True) for c in classes]
+    return [torch.stack(per_param) for per_param in zip(*rows, strict=True)]
+
+
 class MatchingProblem(Protocol):
     """What a modality provides to gradient matching (graph: GCond; images: DC).
 
     Per-class losses are (C,) vectors over the classes being matched, in the same order on both
-    sides; the synthetic one must be differentiable in the synthetic parameters.
+    sides; the synthetic one must be differentiable in the synthetic parameters. A problem may
+    instead define ``real_class_gradients(model, params)`` and ``synthetic_class_gradients(model,
+    params)`` returning per-class gradients directly (e.g. through :func:`separate_class_gradients`);
+    :func:`matching_loss` uses them when present.
     """
 
     def new_model(self) -> nn.Module:
@@ -143,19 +161,26 @@ def matching_loss(model: nn.Module, problem: MatchingProblem, distance: Distance
     Real gradients are detached; the result is differentiable in the synthetic parameters.
     """
     params = [p for p in model.parameters() if p.requires_grad]
-    real = class_gradients(problem.real_class_losses(model), params,
-                           vectorize=getattr(problem, "vectorize_real", True))
+    if hasattr(problem, "real_class_gradients"):
+        real = problem.real_class_gradients(model, params)
+        syn = problem.synthetic_class_gradients(model, params)
+    else:
+        real = class_gradients(problem.real_class_losses(model), params,
+                               vectorize=getattr(problem, "vectorize_real", True))
+        syn = class_gradients(problem.synthetic_class_losses(model), params, create_graph=True)
     real = [g.detach() for g in real]
-    syn = class_gradients(problem.synthetic_class_losses(model), params, create_graph=True)
     return (class_weights * distance(real, syn)).sum()
 
 
 def match_epoch(problem: MatchingProblem, *, outer: int, inner: int, distance: Distance,
                 class_weights: torch.Tensor, update: Callable[[torch.Tensor], None],
-                model_lr: float = 0.01) -> torch.Tensor:
+                model_lr: float = 0.01,
+                model_optimizer: Callable[[Iterable[torch.Tensor]], torch.optim.Optimizer] | None = None
+                ) -> torch.Tensor:
     """One round: a fresh model; ``outer`` times, a matching loss handed to ``update`` (which
-    back-propagates it and steps the synthetic parameters), then ``inner`` Adam steps of the
-    model on the synthetic data (skipped after the last outer step, as in DC and GCond).
+    back-propagates it and steps the synthetic parameters), then ``inner`` steps of the model on
+    the synthetic data (skipped after the last outer step, as in DC and GCond) — Adam at
+    ``model_lr`` (GCond) unless ``model_optimizer(params)`` builds another (DC: plain SGD).
 
     ``outer = 1, inner = 0`` is one-step matching (DosCond; Jin et al., KDD 2022): gradients
     at initialisation only.
@@ -165,7 +190,8 @@ def match_epoch(problem: MatchingProblem, *, outer: int, inner: int, distance: D
     if outer < 1 or inner < 0:
         raise ValueError(f"need outer ≥ 1 and inner ≥ 0, got outer={outer}, inner={inner}")
     model = problem.new_model()
-    optimizer = adam(model.parameters(), lr=model_lr)
+    optimizer = adam(model.parameters(), lr=model_lr) if model_optimizer is None else model_optimizer(
+        model.parameters())
     total = class_weights.new_zeros(())
     for step in range(outer):
         loss = matching_loss(model, problem, distance, class_weights)

@@ -70,3 +70,57 @@ def unrolled_sgd(step_loss: StepLoss, params: Params, lrs: torch.Tensor, *,
         if not differentiable:
             params = {k: v.detach() for k, v in params.items()}
     return params
+
+
+def unrolled_sgd_gradients(step_loss: StepLoss, params: Params, lrs: torch.Tensor,
+                           outer_loss: Callable[[Params], torch.Tensor],
+                           wrt: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The exact gradient of ``outer_loss(θ_T)`` through ``len(lrs)`` SGD steps, one step's graph at a time.
+
+    Same value as ``torch.autograd.grad(outer_loss(unrolled_sgd(step_loss, params, lrs)), wrt)``,
+    but instead of holding the T steps' graphs at once (memory growing with T: the trajectory
+    matching of MTT), it runs the steps without a graph, keeping only the parameters θ_t of each
+    step, then sweeps backwards (reverse-mode by hand; the "constant memory" of TESLA, Cui et al.,
+    ICML 2023): with λ = ∂L/∂θ_{t+1} and g_t = ∇_θ step_loss(θ_t, t),
+
+        ∂L/∂w  += −η_t · ∂(λ·g_t)/∂w        (w: the synthetic data ``wrt``)
+        ∂L/∂η_t = −λ·g_t                     (η: step sizes, chained into ``lrs``'s own inputs)
+        λ       ← λ − η_t · H_t λ            (H_t λ = ∂(λ·g_t)/∂θ_t, a Hessian-vector product)
+
+    ``step_loss(θ, t)`` must give the same value when called again for the same t (fix its batch
+    and augmentation per step). Memory: one step's graph plus the T parameter vectors θ_t.
+
+    Returns:
+        (outer loss as a detached 0-d tensor, one gradient per tensor of ``wrt``).
+    """
+    if lrs.dim() != 1 or len(lrs) == 0:
+        raise ValueError(f"lrs must be a non-empty 1-D tensor of step sizes, got shape {tuple(lrs.shape)}")
+    names = list(params)
+    step_sizes = lrs.detach()
+    trajectory = [{k: v.detach() for k, v in params.items()}]
+    for t in range(len(lrs)):
+        theta = {k: v.requires_grad_(True) for k, v in ((k, v.detach()) for k, v in trajectory[-1].items())}
+        grads = torch.autograd.grad(step_loss(theta, t), [theta[k] for k in names], allow_unused=True)
+        trajectory.append({k: (theta[k] if g is None else theta[k] - step_sizes[t] * g).detach()
+                           for k, g in zip(names, grads, strict=True)})
+    final = {k: v.requires_grad_(True) for k, v in trajectory.pop().items()}
+    loss = outer_loss(final)
+    adjoint = list(torch.autograd.grad(loss, [final[k] for k in names], allow_unused=True, materialize_grads=True))
+    totals = [torch.zeros_like(w) for w in wrt]
+    lr_coefficients = []
+    for t in range(len(lrs) - 1, -1, -1):
+        theta = {k: v.requires_grad_(True) for k, v in trajectory[t].items()}
+        grads = torch.autograd.grad(step_loss(theta, t), [theta[k] for k in names], create_graph=True,
+                                    allow_unused=True, materialize_grads=True)
+        inner = sum((a * g).sum() for a, g in zip(adjoint, grads, strict=True))
+        parts = torch.autograd.grad(inner, [theta[k] for k in names] + list(wrt), allow_unused=True,
+                                    materialize_grads=True)
+        hvp, per_input = parts[:len(names)], parts[len(names):]
+        totals = [total - step_sizes[t] * part for total, part in zip(totals, per_input, strict=True)]
+        lr_coefficients.append(-inner.detach())
+        adjoint = [a - step_sizes[t] * h for a, h in zip(adjoint, hvp, strict=True)]
+    if lrs.requires_grad:  # chain ∂L/∂η_t into whatever the step sizes are made of (e.g. one learned scalar)
+        coefficients = torch.stack(lr_coefficients[::-1])
+        lr_parts = torch.autograd.grad((coefficients * lrs).sum(), list(wrt), allow_unused=True, materialize_grads=True)
+        totals = [total + part for total, part in zip(totals, lr_parts, strict=True)]
+    return loss.detach(), totals

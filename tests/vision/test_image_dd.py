@@ -1,0 +1,338 @@
+"""Image dataset distillation: ConvNet, DSA, the shared matching core, DM / DC / MTT / TESLA, runs."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call
+
+import graphdistill.core.distribution as core_distribution
+import graphdistill.core.matching as core_matching
+import graphdistill.core.unroll as core_unroll
+from graphdistill.core.checkpoint import Checkpoint
+from graphdistill.core.errors import UserError
+from graphdistill.core.unroll import detached_parameters, unrolled_sgd, unrolled_sgd_gradients
+from tests.cli_helpers import run_cli
+from vision.augment import DSA
+from vision.data import ImageSet, load_images
+from vision.dd import dc as dd_dc
+from vision.dd import dm as dd_dm
+from vision.dd.dm import DM, DMConfig, RandomEmbeddings
+from vision.dd.evaluate import EvalProtocol, train_on_set
+from vision.dd.mtt import MTT, ExpertConfig, MTTConfig, train_experts
+from vision.dd.synthetic import ClassSampler, SyntheticImages
+from vision.models import build_model
+
+
+@pytest.fixture(scope="module")
+def mnist28(data_root):
+    return load_images("mnist", "train", root=data_root), load_images("mnist", "test", root=data_root)
+
+
+def _subset(data: ImageSet, n: int) -> ImageSet:
+    return ImageSet(data.name, data.images[:n], data.labels[:n], data.num_classes, data.mean, data.std)
+
+
+# --- ConvNet -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("channels", "size"), [(1, 28), (3, 32), (1, 32)])
+def test_convnet3_has_2048_features_for_28_and_32_pixel_inputs(channels, size):
+    net = build_model("convnet", in_channels=channels, num_classes=10, image_size=size)
+    x = torch.randn(4, channels, size, size)
+    assert net.embed(x).shape == (4, 2048)
+    assert net(x).shape == (4, 10)
+    norms = [m for m in net.modules() if isinstance(m, torch.nn.GroupNorm)]
+    assert len(norms) == 3 and all(m.num_groups == m.num_channels == 128 for m in norms)  # "instancenorm"
+
+
+def test_convnet_variants_and_bad_settings():
+    x = torch.randn(2, 1, 28, 28)
+    assert build_model("convnet", 1, 10, image_size=28, width=32, depth=2).embed(x).shape == (2, 32 * 8 * 8)
+    assert build_model("convnet-bn", 1, 10, image_size=28).embed(x).shape == (2, 2048)
+    assert build_model("convnet", 1, 10, image_size=28, pooling="max", norm="none").embed(x).shape == (2, 2048)
+    for name in ("mlp", "alexnet", "resnet18-in"):
+        kwargs = {} if name.startswith("resnet") else {"image_size": 28}
+        assert build_model(name, 1, 10, **kwargs)(x).shape == (2, 10)
+    with pytest.raises(UserError, match="norm"):
+        build_model("convnet", 1, 10, image_size=28, norm="weird")
+    with pytest.raises(UserError, match="nothing"):
+        build_model("convnet", 1, 10, image_size=28, depth=7)
+
+
+# --- DSA -----------------------------------------------------------------------------------------
+
+
+def test_dsa_gives_paired_batches_the_same_transformation_per_class():
+    dsa = DSA("color_crop_cutout_flip_scale_rotate")
+    real, syn = torch.randn(6, 3, 16, 16), torch.randn(3, 3, 16, 16)
+    real[1], real[4] = syn[0], syn[2]  # the same picture in both batches, classes 0 and 2
+    real_labels, syn_labels = torch.tensor([1, 0, 1, 2, 2, 0]), torch.tensor([0, 1, 2])
+    for seed in range(20):  # every operation gets drawn at some seed
+        draw = dsa.draw(3, torch.Generator().manual_seed(seed))
+        a, b = dsa.apply(real, draw, real_labels), dsa.apply(syn, draw, syn_labels)
+        torch.testing.assert_close(a[1], b[0])
+        torch.testing.assert_close(a[4], b[2])
+        again = dsa.apply(real, dsa.draw(3, torch.Generator().manual_seed(seed)), real_labels)
+        torch.testing.assert_close(a, again)  # determinism under a seed
+
+
+def test_dsa_independent_mode_differs_per_image_and_is_differentiable():
+    dsa = DSA("color_crop_cutout_scale_rotate", single=False)
+    x = torch.rand(8, 1, 12, 12, dtype=torch.float64, requires_grad=True)
+    same = x.detach()[:1].repeat(8, 1, 1, 1)
+    out = dsa(same, torch.Generator().manual_seed(0))
+    assert not torch.allclose(out[0], out[1])
+    y = dsa(x, torch.Generator().manual_seed(1))
+    (y * torch.randn_like(y)).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+    def f(images):
+        return dsa(images, torch.Generator().manual_seed(2))
+
+    small = torch.rand(2, 1, 6, 6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(f, (small,), eps=1e-6, atol=1e-5)
+
+
+def test_dsa_crop_is_an_exact_integer_shift_with_zero_fill_and_flip_is_exact():
+    dsa = DSA("crop")
+    x = torch.arange(64, dtype=torch.float32).view(1, 1, 8, 8) + 1
+    draw = dsa.draw(1, torch.Generator().manual_seed(0))
+    draw.uniforms[:, 3], draw.uniforms[:, 4] = 0.0, 0.99  # dy = −1, dx = +1 (max shift 1 for 8 px)
+    out = dsa.apply(x, draw, torch.zeros(1, dtype=torch.long))
+    expected = torch.zeros_like(x)
+    expected[..., :7, 1:] = x[..., 1:, :7]
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-4)  # bilinear at integer offsets: to rounding
+    flip = DSA("flip")
+    draw = flip.draw(1, torch.Generator().manual_seed(0))
+    draw.uniforms[:, 7] = 0.1
+    torch.testing.assert_close(flip.apply(x, draw, torch.zeros(1, dtype=torch.long)), x.flip(3))
+
+
+def test_dsa_rejects_unknown_operations():
+    with pytest.raises(UserError, match="unknown DSA operation"):
+        DSA("color_zoom")
+
+
+# --- the shared core --------------------------------------------------------------------------------
+
+
+def test_image_methods_run_on_the_very_core_functions_the_graph_methods_use():
+    from graphdistill.graph import gcdm, gcond
+
+    assert dd_dm.mean_embedding_distance is core_distribution.mean_embedding_distance
+    assert dd_dm.real_class_means is core_distribution.real_class_means
+    assert dd_dc.match_epoch is core_matching.match_epoch is gcond.match_epoch
+    assert dd_dc.DISTANCES is core_matching.DISTANCES is gcond.DISTANCES
+    assert gcdm.mean_embedding_distance is dd_dm.mean_embedding_distance
+    assert core_unroll.unrolled_sgd_gradients is unrolled_sgd_gradients
+
+
+def test_separate_class_gradients_equal_the_batched_ones():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.Flatten(), torch.nn.Linear(4 * 4 * 4, 3)).double()
+    x, y = torch.randn(9, 1, 6, 6, dtype=torch.float64), torch.tensor([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    params = list(net.parameters())
+    losses = torch.stack([F.cross_entropy(net(x[y == c]), y[y == c]) for c in range(3)])
+    batched = core_matching.class_gradients(losses, params)
+    separate = core_matching.separate_class_gradients(lambda c: F.cross_entropy(net(x[y == c]), y[y == c]),
+                                                      range(3), params)
+    for a, b in zip(batched, separate, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+class _SavedBytes:
+    """Live bytes autograd keeps for backward (and their peak), via saved-tensor hooks."""
+
+    def __init__(self) -> None:
+        self.live = self.peak = 0
+
+    def __enter__(self):
+        meter = self
+
+        class Held:
+            def __init__(self, t):
+                self.t, self.n = t, t.numel() * t.element_size()
+                meter.live += self.n
+                meter.peak = max(meter.peak, meter.live)
+
+            def __del__(self):
+                meter.live -= self.n
+
+        self._hooks = torch.autograd.graph.saved_tensors_hooks(Held, lambda held: held.t)
+        self._hooks.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._hooks.__exit__(*exc)
+
+
+def _unroll_problem(steps: int):
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3)).double()
+    x = torch.randn(32, 5, dtype=torch.float64, requires_grad=True)
+    y = torch.randint(0, 3, (32,))
+    lr = torch.tensor(0.2, dtype=torch.float64, requires_grad=True)
+    target = {k: torch.randn_like(v) for k, v in net.named_parameters()}
+
+    def step(p, t):
+        idx = torch.arange(t % 4, 32, 4)
+        return F.cross_entropy(functional_call(net, p, (x[idx],)), y[idx])
+
+    def outer(p):
+        return sum(((p[k] - target[k]) ** 2).sum() for k in p)
+
+    return net, x, lr, step, outer, lr.expand(steps)
+
+
+def test_constant_memory_unroll_gives_the_unrolled_gradient_with_memory_flat_in_steps():
+    peaks = {}
+    for steps in (2, 8):
+        net, x, lr, step, outer, lrs = _unroll_problem(steps)
+        with _SavedBytes() as plain:
+            loss = outer(unrolled_sgd(step, detached_parameters(net), lrs))
+            expected = torch.autograd.grad(loss, [x, lr])
+        with _SavedBytes() as tesla:
+            value, got = unrolled_sgd_gradients(step, detached_parameters(net), lrs, outer, [x, lr])
+        torch.testing.assert_close(value, loss.detach())
+        for a, b in zip(expected, got, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-12)
+        peaks[steps] = (plain.peak, tesla.peak)
+    assert peaks[8][0] > 3 * peaks[2][0]  # plain unrolling holds every step's graph
+    assert peaks[8][1] <= 1.1 * peaks[2][1]  # one step's graph at a time
+
+
+# --- methods ---------------------------------------------------------------------------------------
+
+
+def test_class_sampler_draws_distinct_images_of_every_class(mnist28):
+    sampler = ClassSampler(_subset(mnist28[0], 3000))
+    x, y = sampler.sample(7, torch.Generator().manual_seed(0))
+    assert x.shape == (70, 1, 28, 28)
+    assert torch.equal(y, torch.arange(10).repeat_interleave(7))
+    flat = x.flatten(1)
+    assert len(torch.unique(flat, dim=0)) == 70
+
+
+def test_dm_lowers_its_objective_on_fresh_networks_and_resumes_to_the_same_images(mnist28, tmp_path):
+    train = _subset(mnist28[0], 4000)
+    config = DMConfig(ipc=1, iterations=10, batch_real=16, checkpoint_every=5, seed=3)
+
+    def held_out_objective(images: torch.Tensor) -> float:
+        torch.manual_seed(123)
+        nets = [build_model("convnet", 1, 10, image_size=28, width=32) for _ in range(4)]
+        embed = RandomEmbeddings(nets)
+        with torch.no_grad():
+            real = core_distribution.real_class_means(embed(train.images[:1000]), train.labels[:1000], 10)
+            return float(core_distribution.mean_embedding_distance(real, embed(images), torch.arange(10)).sum())
+
+    straight, history = DM(config, train).fit(log=lambda m: None)
+    before = held_out_objective(DM(config, train).initialise().images.detach())
+    after = held_out_objective(straight.images.detach())
+    assert after < 0.8 * before
+    assert len(history.losses) == 10
+    # killed right after the first checkpoint (iteration 5), then run again: the same images
+    checkpoint = Checkpoint(tmp_path / "ck.pt")
+    with pytest.raises(_Interrupt):
+        DM(config, train).fit(_StopAfter(checkpoint, 1), log=lambda m: None)
+    assert checkpoint.exists()
+    resumed, _ = DM(config, train).fit(checkpoint, log=lambda m: None)
+    torch.testing.assert_close(resumed.images.detach(), straight.images.detach())
+
+
+class _Interrupt(Exception):
+    pass
+
+
+class _StopAfter(Checkpoint):
+    """A checkpoint that raises after its ``n``-th save (a run killed right after checkpointing)."""
+
+    def __init__(self, checkpoint: Checkpoint, n: int) -> None:
+        super().__init__(checkpoint.path)
+        self.left = n
+
+    def save(self, state) -> None:
+        super().save(state)
+        self.left -= 1
+        if self.left == 0:
+            raise _Interrupt
+
+
+def test_dm_with_several_networks_at_once_matches_their_average(mnist28):
+    torch.manual_seed(0)
+    nets = [build_model("convnet", 1, 10, image_size=28, width=16) for _ in range(3)]
+    x = mnist28[0].images[:20]
+    batched = RandomEmbeddings(nets)(x)
+    for k, net in enumerate(nets):
+        torch.testing.assert_close(batched[k], net.embed(x), rtol=1e-4, atol=1e-5)
+
+
+def test_dsa_one_iteration_updates_images_through_the_core(mnist28):
+    train = _subset(mnist28[0], 3000)
+    distiller = dd_dc.DC(dd_dc.DCConfig(ipc=1, iterations=1, batch_real=8, model="convnet", seed=0), train)
+    assert distiller.name == "dsa" and distiller.config.outer == 1 and distiller.config.inner == 1
+    syn, history = distiller.fit(log=lambda m: None)
+    init = dd_dc.DC(dd_dc.DCConfig(ipc=1, iterations=1, batch_real=8, seed=0), train).initialise()
+    assert history.losses[0] > 0
+    assert not torch.allclose(syn.images.detach(), init.images.detach())
+    with pytest.raises(UserError, match="loop settings"):
+        dd_dc.DCConfig(ipc=7)
+
+
+def test_mtt_and_tesla_take_the_same_step(mnist28, tmp_path):
+    train = _subset(mnist28[0], 2000)
+    buffer = tmp_path / "experts.pt"
+    train_experts(train, ExpertConfig(experts=1, epochs=3, images_per_epoch=256, model="mlp"), buffer,
+                  log=lambda m: None)
+    results = []
+    for constant_memory in (False, True):
+        cfg = MTTConfig(ipc=2, iterations=1, syn_steps=4, expert_epochs=1, max_start_epoch=2, model="mlp",
+                        buffer=str(buffer), constant_memory=constant_memory, seed=0)
+        results.append(MTT(cfg, train).fit(log=lambda m: None))
+    (plain, plain_history), (tesla, tesla_history) = results
+    assert plain_history.losses == pytest.approx(tesla_history.losses, rel=1e-5)
+    torch.testing.assert_close(tesla.images.detach(), plain.images.detach(), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(tesla.lr.detach(), plain.lr.detach())
+    with pytest.raises(UserError, match="exceeds"):
+        MTT(MTTConfig(ipc=1, buffer=str(buffer), model="mlp", max_start_epoch=3, expert_epochs=1), train)
+
+
+def test_evaluation_is_deterministic_under_a_seed(mnist28):
+    train, test = _subset(mnist28[0], 30), _subset(mnist28[1], 300)
+    protocol = EvalProtocol(epochs=3, runs=1, batch=16)
+    a = train_on_set(train, test, protocol, seed=5)
+    b = train_on_set(train, test, protocol, seed=5)
+    assert a.test == b.test and a.curves == b.curves
+
+
+def test_synthetic_set_round_trip(tmp_path, mnist28):
+    sampler = ClassSampler(_subset(mnist28[0], 1000))
+    syn = SyntheticImages.initialise(sampler, mnist28[0], 2, "real", torch.Generator().manual_seed(0))
+    syn.lr = torch.tensor(0.02)
+    syn.save(tmp_path / "s.pt")
+    back = SyntheticImages.load(tmp_path / "s.pt")
+    torch.testing.assert_close(back.images.detach(), syn.images.detach())
+    assert torch.equal(back.labels, syn.labels) and back.mean == syn.mean and float(back.lr) == pytest.approx(0.02)
+
+
+# --- command line ----------------------------------------------------------------------------------
+
+
+def test_cli_rejects_bad_image_requests_before_writing(tmp_path, capsys, data_root):
+    out = tmp_path / "run"
+    for args, message in ((["--method", "dmx", "--ipc", "1"], "unknown image distillation method"),
+                          (["--method", "dm", "--ipc", "100000"], "smallest class"),
+                          (["--method", "dm", "--budget", "3"], "--ipc N")):
+        code, _, err = run_cli(["condense", "mnist", *args, "--out", str(out), "--data-root", str(data_root)], capsys)
+        assert code == 2 and message in err
+        assert not out.exists()
+
+
+def test_cli_runs_a_tiny_dm_distillation(tmp_path, capsys, data_root):
+    out = tmp_path / "run"
+    code, stdout, _ = run_cli(["condense", "mnist", "--method", "dm", "--ipc", "1", "--hp", "iterations=2",
+                               "--hp", "batch_real=8", "--epochs", "2", "--runs", "1", "--device", "cpu",
+                               "--out", str(out), "--data-root", str(data_root)], capsys)
+    assert code == 0 and "| convnet |" in stdout
+    for name in ("synthetic.pt", "metrics.json", "synthetic.png", "curves.png", "config.json"):
+        assert (out / name).is_file()
+    assert not (out / "checkpoint.pt").exists()

@@ -1,0 +1,136 @@
+"""What every image-distillation method shares: settings, the iteration loop, checkpoints, timing.
+
+A method (:mod:`vision.dd.dm`, :mod:`vision.dd.dc`, :mod:`vision.dd.mtt`) subclasses
+:class:`ImageDistiller` and implements :meth:`~ImageDistiller.step` — one update of the synthetic
+set, returning its loss — plus, if it keeps optimiser state, :meth:`~ImageDistiller.extra_state`.
+The loop here runs the iterations, checkpoints atomically every ``checkpoint_every`` iterations
+(images, optimiser, both random streams, losses), resumes from a checkpoint to the same result an
+uninterrupted run gives on CPU, and times the iterations without host syncs inside them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+
+from graphdistill.core.checkpoint import Checkpoint
+from graphdistill.core.errors import UserError
+from vision.augment import DSA
+from vision.data import ImageSet
+from vision.dd.evaluate import dsa_strategy_for
+from vision.dd.synthetic import ClassSampler, SyntheticImages
+from vision.models import build_model
+
+
+@dataclass
+class DistillConfig:
+    """Settings every method has (each method's dataclass adds its own)."""
+
+    ipc: int = 10
+    iterations: int = 1000
+    lr_img: float = 1.0
+    init: str = "real"
+    batch_real: int = 256
+    model: str = "convnet"
+    dsa_strategy: str = "auto"  # "auto": the paper's strategy (no flip for digits); "none" disables DSA
+    checkpoint_every: int = 25
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.ipc < 1 or self.iterations < 0 or self.batch_real < 1 or self.checkpoint_every < 1:
+            raise UserError(f"need ipc ≥ 1, iterations ≥ 0, batch_real ≥ 1 and checkpoint_every ≥ 1; got "
+                            f"{self.ipc} / {self.iterations} / {self.batch_real} / {self.checkpoint_every}")
+        if not self.lr_img > 0:
+            raise UserError(f"lr_img must be positive, got {self.lr_img!r}")
+        if self.init not in ("real", "noise"):
+            raise UserError(f"init must be 'real' or 'noise', got {self.init!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class History:
+    losses: list[float]
+    seconds: float
+    iterations: int
+
+
+class ImageDistiller:
+    """Base class: subclasses set ``name`` and implement :meth:`step`."""
+
+    name = "base"
+
+    def __init__(self, config: DistillConfig, data: ImageSet, device: torch.device | str = "cpu") -> None:
+        self.config, self.data, self.device = config, data, torch.device(device)
+        self.sampler = ClassSampler(data, self.device)
+        if config.ipc > int(self.sampler.counts.min()):
+            raise UserError(f"{config.ipc} images per class requested but {data.name}'s smallest class has "
+                            f"{int(self.sampler.counts.min())} training images")
+        strategy = dsa_strategy_for(data.name, config.dsa_strategy)
+        self.dsa = None if strategy.lower() == "none" else DSA(strategy)
+        self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
+
+    @property
+    def num_classes(self) -> int:
+        return self.data.num_classes
+
+    def new_network(self) -> torch.nn.Module:
+        return build_model(self.config.model, in_channels=self.data.shape[0], num_classes=self.num_classes,
+                           image_size=self.data.shape[-1]).to(self.device)
+
+    def initialise(self) -> SyntheticImages:
+        return SyntheticImages.initialise(self.sampler, self.data, self.config.ipc, self.config.init, self.generator)
+
+    def prepare(self, syn: SyntheticImages) -> None:
+        """Build optimisers over ``syn`` (called once before the loop)."""
+        raise NotImplementedError
+
+    def step(self, syn: SyntheticImages, iteration: int) -> torch.Tensor:
+        """One update of ``syn``; returns the detached loss (a 0-d tensor)."""
+        raise NotImplementedError
+
+    def extra_state(self) -> dict:
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        pass
+
+    def fit(self, checkpoint: Checkpoint | None = None, log=print) -> tuple[SyntheticImages, History]:
+        """Run the iterations (resuming from ``checkpoint`` if it holds a state)."""
+        torch.manual_seed(self.config.seed)
+        state = checkpoint.load() if checkpoint is not None else None
+        if state is None:
+            syn, start, losses, seconds = self.initialise(), 0, [], 0.0
+            self.prepare(syn)
+        else:
+            syn = SyntheticImages.from_state(state["synthetic"], self.device)
+            self.prepare(syn)
+            self.load_extra_state(state["extra"])
+            self.generator.set_state(state["generator"])
+            torch.set_rng_state(state["torch_rng"])
+            start, losses, seconds = int(state["iteration"]), list(state["losses"]), float(state["seconds"])
+            log(f"resuming {self.name} at iteration {start} of {self.config.iterations}")
+        pending: list[torch.Tensor] = []
+        tic = time.perf_counter()
+        for it in range(start, self.config.iterations):
+            pending.append(self.step(syn, it))
+            done = it + 1
+            if done % self.config.checkpoint_every == 0 or done == self.config.iterations:
+                losses += torch.stack(pending).tolist()
+                pending = []
+                seconds += time.perf_counter() - tic
+                tic = time.perf_counter()
+                log(f"{self.name} iteration {done}/{self.config.iterations}: loss {losses[-1]:.4f} "
+                    f"({seconds / max(done - start, 1):.2f} s/it)" if start == 0 else
+                    f"{self.name} iteration {done}/{self.config.iterations}: loss {losses[-1]:.4f}")
+                if checkpoint is not None and done < self.config.iterations:
+                    checkpoint.save({"synthetic": syn.state(), "extra": self.extra_state(), "iteration": done,
+                                     "losses": losses, "seconds": seconds, "generator": self.generator.get_state(),
+                                     "torch_rng": torch.get_rng_state()})
+        syn.meta.update({"method": self.name, "config": self.config.to_dict(), "seconds": seconds,
+                         "iterations": self.config.iterations, "dataset": self.data.name,
+                         "dsa_strategy": None if self.dsa is None else self.dsa.strategy})
+        return syn, History(losses, seconds, self.config.iterations)
