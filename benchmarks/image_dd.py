@@ -18,10 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
+import time
 from pathlib import Path
 
 import torch
 
+from graphdistill.core.device import tune_cpu_allocator
 from graphdistill.core.io import read_json, write_json, write_text
 from vision.dd.run import image_condense_run
 
@@ -59,9 +62,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "runs" / "image_dd")
     parser.add_argument("--tag", default="cpu")
     parser.add_argument("--report", action="store_true")
+    parser.add_argument("--no-allocator-tuning", action="store_true",
+                        help="leave glibc's allocator as it is (to measure what the tuning gives)")
+    parser.add_argument("--speed", default="",
+                        help="time our iterations alone: comma-separated method:ipc:iterations (e.g. dm:1:4,dc:1:2)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.device == "cpu" and not args.no_allocator_tuning:
+        tune_cpu_allocator()  # as the command line does
     for text in filter(None, args.cells.split(",")):
         method, ipc, iterations, hyper = parse_cell(text)
         name = cell_name(method, ipc, iterations, hyper, args.seed)
@@ -70,8 +79,39 @@ def main() -> None:
                            out=args.out / name, data_root=args.data_root, device=args.device,
                            eval_epochs=args.eval_epochs, runs=args.runs,
                            log=lambda m: print(m, flush=True))
+    if args.speed:
+        speed(args)
     if args.report:
         report(args)
+
+
+def speed(args) -> None:
+    """Seconds per distillation iteration, the first excluded (run on a quiet machine)."""
+    from vision.data import load_images
+    from vision.dd.run import METHODS
+
+    train = load_images("mnist", "train", root=args.data_root)
+    path = HERE / "results" / f"image-dd-speed-{args.tag}.json"
+    rows = read_json(path)["rows"] if path.is_file() else []
+    for text in filter(None, args.speed.split(",")):
+        method, ipc, iterations, hyper = parse_cell(text)
+        distiller_cls, config_cls, fixed = METHODS.get(method)
+        distiller = distiller_cls(config_cls(**{**hyper, **fixed, "ipc": ipc, "iterations": iterations}), train,
+                                  args.device)
+        syn = distiller.initialise()
+        distiller.prepare(syn)
+        seconds = []
+        for it in range(iterations):
+            tic = time.perf_counter()
+            distiller.step(syn, it)
+            seconds.append(time.perf_counter() - tic)
+        row = {"method": method, "ipc": ipc, "hyper": hyper, "iteration_seconds": seconds,
+               "allocator_tuning": not args.no_allocator_tuning,
+               "seconds_per_iteration": statistics.mean(seconds[1:] or seconds), "threads": torch.get_num_threads()}
+        print(row, flush=True)
+        key = (method, ipc, hyper, row["allocator_tuning"])
+        rows = [r for r in rows if (r["method"], r["ipc"], r["hyper"], r["allocator_tuning"]) != key] + [row]
+        write_json(path, {"machine": platform.platform(), "rows": rows})
 
 
 def report(args) -> None:

@@ -218,7 +218,7 @@ def _is_image_dataset(name: str) -> bool:
 
 
 def _condense_images(args) -> int:
-    from graphdistill.core.device import resolve_device
+    from graphdistill.core.device import resolve_device, tune_cpu_allocator
     from vision.dd.run import METHODS, image_condense_run
 
     if not _is_image_dataset(args.dataset):
@@ -229,8 +229,11 @@ def _condense_images(args) -> int:
     if args.runs < 1 or (args.epochs is not None and args.epochs < 1):
         raise UserError(f"--runs and --epochs must be ≥ 1, got {args.runs} / {args.epochs}")
     cross = tuple(a for a in _csv(args.arch) if a != "gcn" and a != "convnet")
+    device = resolve_device(args.device)
+    if device.type == "cpu":
+        tune_cpu_allocator()
     metrics = image_condense_run(args.dataset.lower(), args.method, args.ipc, hyper=_hyper(args.hp), seed=args.seed,
-                                 out=args.out, data_root=args.data_root, device=str(resolve_device(args.device)),
+                                 out=args.out, data_root=args.data_root, device=str(device),
                                  eval_epochs=args.epochs or 1000, runs=args.runs, cross=cross)
     print("| architecture | test accuracy (%) | runs |")
     print("|---|---|---|")
