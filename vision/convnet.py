@@ -67,10 +67,22 @@ def _norm(kind: str, channels: int, size: int) -> nn.Module:
     return nn.Identity()
 
 
-class ConvNet(nn.Module):
-    """ConvNet-``depth`` of width ``width`` (default ConvNet-3, 128 channels, instance norm, avg pooling)."""
+class FeatureClassifier(nn.Module):
+    """``features`` (→ the embedding) then a linear ``classifier``: the shape of every network here."""
 
     penultimate = "features"
+    features: nn.Module
+    classifier: nn.Module
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+class ConvNet(FeatureClassifier):
+    """ConvNet-``depth`` of width ``width`` (default ConvNet-3, 128 channels, instance norm, avg pooling)."""
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 28, width: int = 128,
                  depth: int = 3, norm: str = "instance", pooling: str = "avg", activation: str = "relu") -> None:
@@ -102,12 +114,6 @@ class ConvNet(nn.Module):
         self.feature_dim = width * size * size
         self.classifier = nn.Linear(self.feature_dim, num_classes)
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x))
-
 
 @MODELS.register("convnet")
 def convnet(in_channels: int = 1, num_classes: int = 10, image_size: int = 28, **options) -> nn.Module:
@@ -119,10 +125,8 @@ def convnet_bn(in_channels: int = 1, num_classes: int = 10, image_size: int = 28
     return ConvNet(in_channels, num_classes, image_size, norm="batch", **options)
 
 
-class MLP(nn.Module):
+class MLP(FeatureClassifier):
     """Flatten → 128 → 128 → classes with ReLU (the DC code's MLP)."""
-
-    penultimate = "features"
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 28, hidden: int = 128) -> None:
         super().__init__()
@@ -130,22 +134,14 @@ class MLP(nn.Module):
                                       nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
         self.classifier = nn.Linear(hidden, num_classes)
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x))
-
 
 @MODELS.register("mlp")
 def mlp(in_channels: int = 1, num_classes: int = 10, image_size: int = 28) -> nn.Module:
     return MLP(in_channels, num_classes, image_size)
 
 
-class AlexNet(nn.Module):
+class AlexNet(FeatureClassifier):
     """The small AlexNet of dataset-condensation cross-architecture tables (5 convolutions)."""
-
-    penultimate = "features"
 
     def __init__(self, in_channels: int = 1, num_classes: int = 10, image_size: int = 28) -> None:
         super().__init__()
@@ -159,12 +155,6 @@ class AlexNet(nn.Module):
             nn.Flatten())
         size = (image_size + 2 * first_pad - 4) // 8
         self.classifier = nn.Linear(192 * size * size, num_classes)
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x))
 
 
 @MODELS.register("alexnet")
