@@ -61,6 +61,10 @@ def main() -> None:
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--out", type=Path, default=HERE / "runs" / "image_dd")
     parser.add_argument("--tag", default="cpu")
+    parser.add_argument("--experts", type=int, default=2, help="MTT/TESLA: expert trajectories in the buffer")
+    parser.add_argument("--expert-epochs", type=int, default=8, help="MTT/TESLA: epochs per expert")
+    parser.add_argument("--expert-images", type=int, default=5120,
+                        help="MTT/TESLA: real images per expert epoch (0: all 60,000)")
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--no-allocator-tuning", action="store_true",
                         help="leave glibc's allocator as it is (to measure what the tuning gives)")
@@ -73,7 +77,9 @@ def main() -> None:
         tune_cpu_allocator()  # as the command line does
     for text in filter(None, args.cells.split(",")):
         method, ipc, iterations, hyper = parse_cell(text)
-        name = cell_name(method, ipc, iterations, hyper, args.seed)
+        if method in ("mtt", "tesla"):
+            hyper.setdefault("buffer", str(expert_buffer(args)))
+        name = cell_name(method, ipc, iterations, {k: v for k, v in hyper.items() if k != "buffer"}, args.seed)
         print(f"== {name}", flush=True)
         image_condense_run("mnist", method, ipc, hyper={**hyper, "iterations": iterations}, seed=args.seed,
                            out=args.out / name, data_root=args.data_root, device=args.device,
@@ -83,6 +89,22 @@ def main() -> None:
         speed(args)
     if args.report:
         report(args)
+
+
+def expert_buffer(args) -> Path:
+    """The MTT expert buffer of this benchmark (trained once, resumable, reused by every MTT cell)."""
+    from vision.data import load_images
+    from vision.dd.mtt import ExpertConfig, train_experts
+
+    config = ExpertConfig(experts=args.experts, epochs=args.expert_epochs, images_per_epoch=args.expert_images)
+    path = args.out / f"experts-{args.experts}x{args.expert_epochs}-{args.expert_images}.pt"
+    args.out.mkdir(parents=True, exist_ok=True)
+    tic = time.perf_counter()
+    buffer = train_experts(load_images("mnist", "train", root=args.data_root), config, path, args.device,
+                           log=lambda m: print(m, flush=True))
+    print(f"expert buffer {path}: {tuple(buffer['trajectories'].shape)}, {buffer['seconds']:.0f} s of training "
+          f"({time.perf_counter() - tic:.0f} s now), {path.stat().st_size / 2**20:.1f} MiB", flush=True)
+    return path
 
 
 def speed(args) -> None:
@@ -122,7 +144,8 @@ def report(args) -> None:
             if "test_mean" in m:
                 rows.append({"cell": folder.name, **{k: m[k] for k in (
                     "method", "ipc", "iterations", "test_mean", "test_std", "accuracies", "seconds_per_iteration",
-                    "condense_seconds", "evaluation", "dsa_strategy", "threads", "peak_rss_mib") if k in m},
+                    "condense_seconds", "evaluation", "dsa_strategy", "threads", "peak_rss_mib", "learned_lr",
+                    "expert_buffer") if k in m},
                     "eval_seconds_per_run": m["rows"]["convnet"].get("seconds_per_run")})
     machine = f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
     write_json(HERE / "results" / f"image-dd-{args.tag}.json", {"machine": machine, "rows": rows})

@@ -95,6 +95,10 @@ class ImageDistiller:
     def extra_state(self) -> dict:
         return {}
 
+    def describe(self) -> dict:
+        """Facts about the run to keep with the synthetic set (e.g. MTT's expert buffer)."""
+        return {}
+
     def load_extra_state(self, state: dict) -> None:
         pass
 
@@ -132,5 +136,5 @@ class ImageDistiller:
                                      "torch_rng": torch.get_rng_state()})
         syn.meta.update({"method": self.name, "config": self.config.to_dict(), "seconds": seconds,
                          "iterations": self.config.iterations, "dataset": self.data.name,
-                         "dsa_strategy": None if self.dsa is None else self.dsa.strategy})
+                         "dsa_strategy": None if self.dsa is None else self.dsa.strategy, **self.describe()})
         return syn, History(losses, seconds, self.config.iterations)

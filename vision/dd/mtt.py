@@ -146,6 +146,10 @@ class MTT(ImageDistiller):
             raise UserError(f"expert buffer {config.buffer} not found")
         buffer = load_torch(config.buffer)
         self.trajectories = buffer["trajectories"]  # (experts, epochs + 1, P), kept on the CPU
+        self.buffer_info = {"path": str(config.buffer), "experts": self.trajectories.shape[0],
+                            "epochs": self.trajectories.shape[1] - 1, "training_seconds": buffer["seconds"],
+                            "settings": buffer["config"],
+                            "mib": self.trajectories.numel() * self.trajectories.element_size() / 2**20}
         self.template = self.new_network()
         epochs = self.trajectories.shape[1] - 1
         if config.max_start_epoch + config.expert_epochs > epochs:
@@ -154,6 +158,9 @@ class MTT(ImageDistiller):
         if self.trajectories.shape[2] != sum(p.numel() for p in self.template.parameters()):
             raise UserError(f"the expert buffer was trained with another architecture than {config.model}")
         self.name = "tesla" if config.constant_memory else "mtt"
+
+    def describe(self) -> dict:
+        return {"buffer": self.buffer_info}
 
     def initialise(self) -> SyntheticImages:
         syn = super().initialise()

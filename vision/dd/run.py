@@ -108,6 +108,7 @@ def image_condense_run(dataset: str = "mnist", method: str = "dm", ipc: int = 10
                     "condense_seconds": seconds, "seconds_per_iteration": seconds / iterations,
                     "iterations": syn.meta["iterations"], "dsa_strategy": syn.meta.get("dsa_strategy"),
                     "learned_lr": learned_lr, "evaluation": protocol.to_dict(), "device": device,
+                    "expert_buffer": syn.meta.get("buffer"),
                     "threads": torch.get_num_threads(),
                     **{k: max(v, metrics.get(k, 0.0)) for k, v in peak_memory_mib().items()}})
     write_json(metrics_path, metrics)
