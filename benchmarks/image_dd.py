@@ -26,6 +26,7 @@ import torch
 
 from graphdistill.core.device import tune_cpu_allocator
 from graphdistill.core.io import read_json, write_json, write_text
+from graphdistill.core.rundir import peak_memory_mib
 from vision.dd.run import image_condense_run
 
 HERE = Path(__file__).parent
@@ -108,7 +109,8 @@ def expert_buffer(args) -> Path:
 
 
 def speed(args) -> None:
-    """Seconds per distillation iteration, the first excluded (run on a quiet machine)."""
+    """Seconds per distillation iteration, the first excluded (run on a quiet machine), and the
+    process's peak memory so far (time one method per process to read its own peak)."""
     from vision.data import load_images
     from vision.dd.run import METHODS
 
@@ -128,7 +130,7 @@ def speed(args) -> None:
             distiller.step(syn, it)
             seconds.append(time.perf_counter() - tic)
         row = {"method": method, "ipc": ipc, "hyper": hyper, "iteration_seconds": seconds,
-               "allocator_tuning": not args.no_allocator_tuning,
+               "allocator_tuning": not args.no_allocator_tuning, **peak_memory_mib(),
                "seconds_per_iteration": statistics.mean(seconds[1:] or seconds), "threads": torch.get_num_threads()}
         print(row, flush=True)
         key = (method, ipc, hyper, row["allocator_tuning"])
