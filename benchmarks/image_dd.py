@@ -164,8 +164,41 @@ def report(args) -> None:
                      f"{100 * r['test_mean']:.2f} ± {100 * r['test_std']:.2f} ({accs}) | {len(r['accuracies'])} | "
                      f"{floor} | {REFERENCE.get(key, '—')} | {r['seconds_per_iteration']:.2f} | "
                      f"{r['eval_seconds_per_run']:.0f} | {r.get('peak_rss_mib', 0):.0f} |")
+    for r in rows:
+        if r.get("expert_buffer"):
+            b = r["expert_buffer"]
+            lines.append(f"\n{r['cell']}: expert buffer of {b['experts']} experts × {b['epochs']} epochs "
+                         f"({b['settings']['images_per_epoch'] or 'all'} real images per epoch), "
+                         f"{b['training_seconds']:.0f} s to train, {b['mib']:.1f} MiB; learned lr "
+                         f"{r.get('learned_lr')}.")
+    lines += speed_table(args.tag)
     write_text(HERE / "IMAGE_DD.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def speed_table(tag: str) -> list[str]:
+    """Ours (``--speed``) beside the reference code's seconds per iteration, measured here."""
+    ours_path = HERE / "results" / f"image-dd-speed-{tag}.json"
+    ref_path = HERE / "results" / f"image-dd-reference-{tag}.json"
+    if not ours_path.is_file():
+        return []
+    reference = read_json(ref_path)["rows"] if ref_path.is_file() else []
+    lines = ["", "## Seconds per distillation iteration (first iteration excluded)", "",
+             "| method | IPC | settings | ours, allocator tuned | ours, allocator as is | reference code | "
+             "reference / ours (tuned) | peak RSS, ours (MiB) |", "|---|---|---|---|---|---|---|---|"]
+    ours = read_json(ours_path)["rows"]
+    for key in sorted({(r["method"], r["ipc"], json.dumps(r["hyper"], sort_keys=True)) for r in ours}):
+        method, ipc, hyper = key
+        pick = {r["allocator_tuning"]: r for r in ours
+                if (r["method"], r["ipc"], json.dumps(r["hyper"], sort_keys=True)) == key}
+        ref = next((r for r in reference if r["method"] == method and r["ipc"] == ipc), None)
+        tuned, plain = pick.get(True), pick.get(False)
+        cell = [f"{x['seconds_per_iteration']:.2f}" if x else "—" for x in (tuned, plain)]
+        ref_s = f"{ref['seconds_per_iteration']:.2f}" if ref else "—"
+        ratio = f"{ref['seconds_per_iteration'] / tuned['seconds_per_iteration']:.2f}×" if ref and tuned else "—"
+        rss = max((x.get("peak_rss_mib", 0) for x in pick.values()), default=0)
+        lines.append(f"| {method} | {ipc} | {hyper} | {cell[0]} | {cell[1]} | {ref_s} | {ratio} | {rss:.0f} |")
+    return lines
 
 
 if __name__ == "__main__":
