@@ -159,7 +159,8 @@ def _spec(args, method: str, budget=None, ratio=None, ratio_of="train"):
 
     MODELS.get(args.arch)
     for name in ("runs", "epochs"):
-        if (getattr(args, name) or 1) < 1:
+        value = getattr(args, name)
+        if value is not None and value < 1:
             raise UserError(f"--{name} must be ≥ 1, got {getattr(args, name)}")
     return RunSpec(dataset=args.dataset.lower(), method=method, budget=budget, ratio=ratio,
                    ratio_of=ratio_of, seed=args.seed, runs=args.runs, arch=args.arch, epochs=args.epochs or 600,
