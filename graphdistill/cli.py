@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="text: word-piece model folder (default <data root>/models/all-MiniLM-L6-v2)")
     p.add_argument("--length", type=int, default=128, help="text: word pieces per sequence (default 128)")
     p.add_argument("--no-full", action="store_true", help="text: skip the whole-training-set reference")
+    p.add_argument("--zca", action="store_true", help="images: distil and evaluate in ZCA space (eps 0.1, as MTT)")
     p.add_argument("--out", type=Path, default=None,
                    help="run folder (default runs/<dataset>-<method>-<budget>-<seed>)")
     p.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
@@ -235,7 +236,8 @@ def _condense_images(args) -> int:
         tune_cpu_allocator()
     metrics = image_condense_run(args.dataset.lower(), args.method, args.ipc, hyper=_hyper(args.hp), seed=args.seed,
                                  out=args.out, data_root=args.data_root, device=str(device),
-                                 eval_epochs=args.epochs or 1000, runs=args.runs, cross=cross)
+                                 eval_epochs=args.epochs or 1000, runs=args.runs, cross=cross,
+                                 zca_eps=0.1 if args.zca else None)
     print("| architecture | test accuracy (%) | runs |")
     print("|---|---|---|")
     for arch, r in metrics["rows"].items():

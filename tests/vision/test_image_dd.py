@@ -336,3 +336,21 @@ def test_cli_runs_a_tiny_dm_distillation(tmp_path, capsys, data_root):
     for name in ("synthetic.pt", "metrics.json", "synthetic.png", "curves.png", "config.json"):
         assert (out / name).is_file()
     assert not (out / "checkpoint.pt").exists()
+
+
+def test_zca_decorrelates_pixels_and_inverts():
+    from vision.zca import ZCA
+
+    torch.manual_seed(0)
+    mixing = torch.randn(12, 12, dtype=torch.float64)
+    images = (torch.randn(4000, 12, dtype=torch.float64) @ mixing).view(4000, 3, 2, 2)
+    zca = ZCA.fit(images, eps=1e-6)
+    white = zca(images).flatten(1)
+    covariance = white.T @ white / (len(white) - 1)
+    torch.testing.assert_close(covariance, torch.eye(12, dtype=torch.float64), atol=1e-3, rtol=0)
+    torch.testing.assert_close(zca.whiten, zca.whiten.T)  # symmetric: the "zero-phase" whitening
+    torch.testing.assert_close(zca.invert(zca(images)), images, atol=1e-8, rtol=1e-8)
+    back = ZCA.from_state(zca.state())
+    torch.testing.assert_close(back(images), zca(images))
+    with pytest.raises(UserError, match="do not fit"):
+        zca(torch.randn(2, 1, 2, 2, dtype=torch.float64))

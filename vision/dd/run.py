@@ -8,7 +8,9 @@
 * ``metrics.json`` — test accuracy mean ± std of fresh networks trained on the set (and, with
   ``cross``, of other architectures), the evaluation protocol, distillation seconds per iteration,
   evaluation seconds, peak memory; evaluation runs are saved one by one and resumed;
-* ``synthetic.png`` — the images, one row per class; ``curves.png`` — the loss per iteration.
+* ``synthetic.png`` — the images, one row per class; ``curves.png`` — the loss per iteration;
+* with ``zca_eps``, ``zca.pt`` — the ZCA transform the set lives in (train and test are whitened
+  with the transform fitted on the training images before distilling and evaluating).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import torch
 from graphdistill.core.checkpoint import Checkpoint
 from graphdistill.core.config import build_config
 from graphdistill.core.evaluate import RunScore
-from graphdistill.core.io import write_json
+from graphdistill.core.io import save_torch, write_json
 from graphdistill.core.plots import plot_image_grid, plot_series
 from graphdistill.core.registry import Registry
 from graphdistill.core.rundir import peak_memory_mib, prepare_folder, read_run_json
@@ -33,6 +35,7 @@ from vision.dd.dm import DM, DMConfig
 from vision.dd.evaluate import EvalProtocol, evaluate_set
 from vision.dd.mtt import MTT, MTTConfig
 from vision.dd.synthetic import SyntheticImages
+from vision.zca import ZCA
 
 # method name → (distiller class, its config class, settings that make it that method)
 METHODS: Registry[tuple[type[ImageDistiller], type, dict]] = Registry("image distillation method")
@@ -50,7 +53,7 @@ EVAL_AUGMENT = {"dc": "dc", "dsa": "dsa", "dm": "dsa", "mtt": "dsa", "tesla": "d
 def image_condense_run(dataset: str = "mnist", method: str = "dm", ipc: int = 10, *, hyper: dict | None = None,
                        seed: int = 0, out: str | os.PathLike | None = None, data_root=None,
                        device: str = "cpu", eval_epochs: int = 1000, runs: int = 3, eval_augment: str | None = None,
-                       cross: tuple[str, ...] = (), log=print) -> dict:
+                       cross: tuple[str, ...] = (), zca_eps: float | None = None, log=print) -> dict:
     """Distil ``dataset`` to ``ipc`` images per class with ``method`` and evaluate; see the module docstring."""
     distiller_cls, config_cls, fixed = METHODS.get(method)
     overrides = {**(hyper or {}), **fixed, "ipc": ipc, "seed": seed}
@@ -59,12 +62,18 @@ def image_condense_run(dataset: str = "mnist", method: str = "dm", ipc: int = 10
                             augment=eval_augment or EVAL_AUGMENT.get(method, "dsa"))
     train = load_images(dataset, "train", root=data_root)
     test = load_images(dataset, "test", root=data_root)
+    zca = None
+    if zca_eps is not None:  # distil and evaluate in ZCA space (MTT's CIFAR preprocessing)
+        zca = ZCA.fit(train.images, zca_eps)
+        train, test = (replace(part, images=zca(part.images)) for part in (train, test))
     distiller = distiller_cls(config, train, device)  # validates the budget before anything is written
     out = Path(out or f"runs/{dataset}-{method}-{ipc}-{seed}")
     identity = {"dataset": dataset, "method": method, "ipc": ipc, "seed": seed, "config": config.to_dict(),
-                "evaluation": protocol.to_dict(), "cross": list(cross)}
+                "evaluation": protocol.to_dict(), "cross": list(cross), "zca_eps": zca_eps}
     prepare_folder(out, identity)
     write_json(out / "config.json", {"identity": identity})
+    if zca is not None:
+        save_torch(out / "zca.pt", zca.state())  # the set is only usable with this transform
 
     syn_path = out / "synthetic.pt"
     if syn_path.is_file():
@@ -108,16 +117,17 @@ def image_condense_run(dataset: str = "mnist", method: str = "dm", ipc: int = 10
                     "condense_seconds": seconds, "seconds_per_iteration": seconds / iterations,
                     "iterations": syn.meta["iterations"], "dsa_strategy": syn.meta.get("dsa_strategy"),
                     "learned_lr": learned_lr, "evaluation": protocol.to_dict(), "device": device,
-                    "expert_buffer": syn.meta.get("buffer"),
+                    "expert_buffer": syn.meta.get("buffer"), "zca_eps": zca_eps,
                     "threads": torch.get_num_threads(),
                     **{k: max(v, metrics.get(k, 0.0)) for k, v in peak_memory_mib().items()}})
     write_json(metrics_path, metrics)
-    _figures(out, syn, train, metrics)
+    _figures(out, syn, train, metrics, zca)
     return metrics
 
 
-def _figures(out: Path, syn: SyntheticImages, train, metrics: dict) -> None:
-    images = train.denormalise(syn.images.detach().cpu())
+def _figures(out: Path, syn: SyntheticImages, train, metrics: dict, zca: ZCA | None) -> None:
+    images = syn.images.detach().cpu()
+    images = train.denormalise(images if zca is None else zca.invert(images))
     plot_image_grid(images, out / "synthetic.png", ncols=syn.ipc if syn.ipc > 1 else syn.num_classes,
                     title=f"{metrics['method']} · {metrics['dataset']} · {syn.ipc} per class · "
                           f"{100 * metrics['test_mean']:.1f} %")
