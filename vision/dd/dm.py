@@ -84,9 +84,6 @@ class RandomEmbeddings:
 class DM(ImageDistiller):
     name = "dm"
 
-    def __init__(self, config: DMConfig, data, device="cpu") -> None:
-        super().__init__(config, data, device)
-
     def prepare(self, syn: SyntheticImages) -> None:
         self.optimizer = torch.optim.SGD([syn.images], lr=self.config.lr_img, momentum=self.config.momentum)
 
