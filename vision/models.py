@@ -166,12 +166,13 @@ def instance_norm(channels: int) -> nn.Module:
 
 
 @MODELS.register("resnet18")
-def resnet18(in_channels: int = 3, num_classes: int = 10) -> nn.Module:
+def resnet18(in_channels: int = 3, num_classes: int = 10, image_size: int | None = None) -> nn.Module:
+    # image_size is accepted for a uniform factory signature: global pooling takes any size.
     return ResNet((2, 2, 2, 2), in_channels, num_classes)
 
 
 @MODELS.register("resnet18-in")
-def resnet18_in(in_channels: int = 3, num_classes: int = 10) -> nn.Module:
+def resnet18_in(in_channels: int = 3, num_classes: int = 10, image_size: int | None = None) -> nn.Module:
     return ResNet((2, 2, 2, 2), in_channels, num_classes, norm=instance_norm)
 
 

@@ -50,9 +50,8 @@ def test_convnet_variants_and_bad_settings():
     assert build_model("convnet", 1, 10, image_size=28, width=32, depth=2).embed(x).shape == (2, 32 * 8 * 8)
     assert build_model("convnet-bn", 1, 10, image_size=28).embed(x).shape == (2, 2048)
     assert build_model("convnet", 1, 10, image_size=28, pooling="max", norm="none").embed(x).shape == (2, 2048)
-    for name in ("mlp", "alexnet", "resnet18-in"):
-        kwargs = {} if name.startswith("resnet") else {"image_size": 28}
-        assert build_model(name, 1, 10, **kwargs)(x).shape == (2, 10)
+    for name in ("mlp", "alexnet", "resnet18-in", "resnet18"):  # the cross-architecture pool
+        assert build_model(name, 1, 10, image_size=28)(x).shape == (2, 10)
     with pytest.raises(UserError, match="norm"):
         build_model("convnet", 1, 10, image_size=28, norm="weird")
     with pytest.raises(UserError, match="nothing"):
