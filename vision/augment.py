@@ -14,14 +14,22 @@ bilinear sampling; ``noise`` (Gaussian, σ = ``noise``) is offered for DC's eval
 Two ways to draw parameters, both from an explicit :class:`torch.Generator` (never the clock, which
 makes the reference runs irreproducible):
 
-* **Siamese, per group** — :meth:`DSA.draw` samples one parameter set per *group* (e.g. per class);
-  :meth:`DSA.apply` gives every image its group's set, so the real and synthetic images of a class
-  get the identical transformation in one batched call over all classes;
+* **Siamese, per group** — :meth:`DSA.draw` samples one parameter set per *group*;
+  :meth:`DSA.apply` gives every image its group's set, so paired real and synthetic images get the
+  identical transformation in one batched call over all classes. :func:`siamese_groups` assigns
+  the groups of class-major batches: with one slot per class, every image of a class shares one
+  transformation; with ``slots`` per class, image r of class c takes set c·slots + r mod slots,
+  so real images are augmented independently and synthetic image j of a class shares real image
+  j's parameters — what the reference code does by seeding both sides alike (the operation is
+  still one per class: ``op_blocks`` = number of classes);
 * **independent** — :meth:`DSA.__call__` draws per image (augmentation while training on the
   synthetic set).
 
 ``single=True`` (the code's mode "S", the default) applies one operation group per draw, chosen
-uniformly from the strategy; ``single=False`` applies them all in strategy order.
+uniformly from the strategy; ``single=False`` applies them all in strategy order. With
+``op_per_call=True`` the operation is chosen once per call and shared by every group, while its
+parameters still differ per group — how the reference code augments a training batch (one
+operation for the batch, per-image parameters).
 
 Example::
 
@@ -79,22 +87,30 @@ class DSA:
     """A DSA strategy (``"_"``-joined operation names) and how to sample it."""
 
     def __init__(self, strategy: str = DEFAULT_STRATEGY, settings: DSASettings = DSASettings(),
-                 single: bool = True) -> None:
+                 single: bool = True, op_per_call: bool = False) -> None:
         ops = tuple(op for op in strategy.lower().split("_") if op)
         unknown = [op for op in ops if op not in OPERATIONS]
         if unknown or not ops:
             raise UserError(f"unknown DSA operation(s) {unknown or [strategy]}; known: {', '.join(OPERATIONS)}")
-        self.ops, self.settings, self.single = ops, settings, single
+        self.ops, self.settings, self.single, self.op_per_call = ops, settings, single, op_per_call
 
     @property
     def strategy(self) -> str:
         return "_".join(self.ops)
 
-    def draw(self, groups: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu") -> Draw:
-        """Parameters for ``groups`` groups, sampled on ``device`` from ``generator``."""
+    def draw(self, groups: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu",
+             op_blocks: int | None = None) -> Draw:
+        """Parameters for ``groups`` groups, sampled on ``device`` from ``generator``.
+
+        In single-operation mode the operation is chosen per group, or with ``op_blocks`` once per
+        block of ``groups // op_blocks`` consecutive groups."""
         n_ops = len(self.ops)
         if self.single:
-            choice = torch.randint(n_ops, (groups,), generator=generator, device=device)
+            blocks = groups if op_blocks is None else op_blocks
+            if blocks < 1 or groups % blocks:
+                raise UserError(f"{groups} parameter groups do not split into {op_blocks} operation blocks")
+            choice = torch.randint(n_ops, (blocks,), generator=generator, device=device)
+            choice = choice.repeat_interleave(groups // blocks)
             active = F.one_hot(choice, n_ops).bool()
         else:
             active = torch.ones(groups, n_ops, dtype=torch.bool, device=device)
@@ -103,8 +119,8 @@ class DSA:
         return Draw(active, uniforms, seed)
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Augment each image of ``x`` independently."""
-        draw = self.draw(len(x), generator, x.device)
+        """Augment each image of ``x`` independently (one operation for all with ``op_per_call``)."""
+        draw = self.draw(len(x), generator, x.device, op_blocks=1 if self.op_per_call else None)
         return self.apply(x, draw, torch.arange(len(x), device=x.device))
 
     def apply(self, x: torch.Tensor, draw: Draw, group: torch.Tensor) -> torch.Tensor:
@@ -191,6 +207,15 @@ class DSA:
         cos, sin = torch.cos(angle), torch.sin(angle)
         theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = cos, -sin, sin, cos
         return theta
+
+
+def siamese_groups(labels: torch.Tensor, slots: int) -> torch.Tensor:
+    """Parameter group of each image of a class-major batch (labels sorted by class) for a draw of
+    ``slots`` groups per class: image r of class c gets group c·slots + r mod slots."""
+    counts = torch.bincount(labels)
+    starts = torch.cumsum(counts, 0) - counts
+    rank = torch.arange(len(labels), device=labels.device) - starts[labels]
+    return labels * slots + rank % slots
 
 
 def _identity(n: int, like: torch.Tensor) -> torch.Tensor:

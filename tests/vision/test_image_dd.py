@@ -12,7 +12,8 @@ from graphdistill.core.checkpoint import Checkpoint
 from graphdistill.core.errors import UserError
 from graphdistill.core.unroll import detached_parameters, unrolled_sgd, unrolled_sgd_gradients
 from tests.cli_helpers import run_cli
-from vision.augment import DSA
+from vision.augment import DSA, siamese_groups
+from vision.convnet import AvgPool2x2
 from vision.data import ImageSet, load_images
 from vision.dd import dc as dd_dc
 from vision.dd import dm as dd_dm
@@ -105,6 +106,47 @@ def test_dsa_crop_is_an_exact_integer_shift_with_zero_fill_and_flip_is_exact():
     draw = flip.draw(1, torch.Generator().manual_seed(0))
     draw.uniforms[:, 7] = 0.1
     torch.testing.assert_close(flip.apply(x, draw, torch.zeros(1, dtype=torch.long)), x.flip(3))
+
+
+def test_dsa_image_pairing_follows_the_reference_code():
+    """Real images get their own parameters, synthetic image j of a class those of real image j,
+    and one operation per class; a batch augmented with ``op_per_call`` has one operation."""
+    dsa = DSA("color_crop_cutout_scale_rotate")
+    real_labels, syn_labels = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1]), torch.tensor([0, 0, 1, 1])
+    assert siamese_groups(real_labels, 4).tolist() == [0, 1, 2, 3, 4, 5, 6, 7]
+    assert siamese_groups(syn_labels, 4).tolist() == [0, 1, 4, 5]
+    assert siamese_groups(real_labels, 1).tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+    picture = torch.rand(1, 1, 12, 12)
+    real, syn = picture.repeat(8, 1, 1, 1), picture.repeat(4, 1, 1, 1)
+    differ = False
+    for seed in range(10):
+        draw = dsa.draw(8, torch.Generator().manual_seed(seed), op_blocks=2)
+        assert (draw.active[:4] == draw.active[0]).all() and (draw.active[4:] == draw.active[4]).all()
+        a = dsa.apply(real, draw, siamese_groups(real_labels, 4))
+        b = dsa.apply(syn, draw, siamese_groups(syn_labels, 4))
+        torch.testing.assert_close(a[[0, 1, 4, 5]], b)  # paired by index within the class
+        differ |= not torch.allclose(a[0], a[2])
+    assert differ  # the real images of a class get parameters of their own
+    batch_op = DSA("color_crop_cutout_scale_rotate", op_per_call=True)
+    draws = [batch_op.draw(6, torch.Generator().manual_seed(s), op_blocks=1) for s in range(5)]
+    assert all((d.active == d.active[0]).all() for d in draws)
+    with pytest.raises(UserError, match="operation blocks"):
+        dsa.draw(7, op_blocks=2)
+    with pytest.raises(UserError, match="dsa_pairing"):
+        DMConfig(dsa_pairing="pixel")
+    with pytest.raises(UserError, match="dsa_op"):
+        EvalProtocol(dsa_op="epoch")
+
+
+def test_fast_average_pooling_equals_avg_pool2d_with_its_gradients():
+    pool = AvgPool2x2()
+    x = torch.randn(2, 3, 6, 8, dtype=torch.float64, requires_grad=True)
+    torch.testing.assert_close(pool(x), F.avg_pool2d(x, 2))
+    assert torch.autograd.gradcheck(pool, (x,)) and torch.autograd.gradgradcheck(pool, (x,))  # MTT unrolls through it
+    stacked = torch.randn(4, 2, 3, 6, 8)
+    torch.testing.assert_close(torch.func.vmap(pool)(stacked), torch.stack([F.avg_pool2d(t, 2) for t in stacked]))
+    odd = torch.randn(2, 3, 7, 5)
+    torch.testing.assert_close(pool(odd), F.avg_pool2d(odd, 2))  # odd sizes: ATen's pooling
 
 
 def test_dsa_rejects_unknown_operations():

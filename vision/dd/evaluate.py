@@ -4,7 +4,8 @@ As DC / DSA / DM / MTT evaluate (REFERENCE 5.0): a freshly initialised network (
 default) is trained on the synthetic images with SGD (momentum 0.9, weight decay 5e-4), lr 0.01 —
 or the set's learned step size for MTT/TESLA — multiplied by 0.1 at half the epochs, batches of
 256, cross-entropy; augmentation each batch (``"dsa"``: DSA with independent per-image parameters,
-as DSA, DM and MTT evaluate; ``"dc"``: DC's MNIST recipe of one random crop / scale / rotate /
+as DSA, DM and MTT evaluate — one operation for the whole batch as their code picks it, or with
+``dsa_op="image"`` one per image; ``"dc"``: DC's MNIST recipe of one random crop / scale / rotate /
 noise per image; ``"none"``); then the test accuracy of the **last** epoch (no selection on test).
 At the decay a fresh SGD starts (momentum reset), as in the reference code. Runs are
 seeded from (seed, run) alone through the core harness, so a resumed evaluation gives the
@@ -58,12 +59,15 @@ class EvalProtocol:
     batch: int = 256
     augment: str = "dsa"
     dsa_strategy: str = "auto"
+    dsa_op: str = "batch"  # DSA operation chosen once per batch (the reference code's mode "S") or per image
     runs: int = 3
     seed: int = 0
 
     def __post_init__(self) -> None:
         if self.augment not in AUGMENTATIONS:
             raise UserError(f"evaluation augmentation must be one of {AUGMENTATIONS}, got {self.augment!r}")
+        if self.dsa_op not in ("batch", "image"):
+            raise UserError(f"dsa_op must be 'batch' or 'image', got {self.dsa_op!r}")
         if self.epochs < 1 or self.runs < 1 or self.batch < 1:
             raise UserError(f"epochs, runs and batch must be ≥ 1, got {self.epochs} / {self.runs} / {self.batch}")
         if not (math.isfinite(self.lr) and self.lr > 0):
@@ -75,7 +79,7 @@ class EvalProtocol:
 
 def _augmenter(protocol: EvalProtocol, dataset: str) -> DSA | None:
     if protocol.augment == "dsa":
-        return DSA(dsa_strategy_for(dataset, protocol.dsa_strategy))
+        return DSA(dsa_strategy_for(dataset, protocol.dsa_strategy), op_per_call=protocol.dsa_op == "batch")
     return DC_AUGMENT if protocol.augment == "dc" else None
 
 
