@@ -5,8 +5,8 @@ default) is trained on the synthetic images with SGD (momentum 0.9, weight decay
 or the set's learned step size for MTT/TESLA — multiplied by 0.1 at half the epochs, batches of
 256, cross-entropy; augmentation each batch (``"dsa"``: DSA with independent per-image parameters,
 as DSA, DM and MTT evaluate — one operation for the whole batch as their code picks it, or with
-``dsa_op="image"`` one per image; ``"dc"``: DC's MNIST recipe of one random crop / scale / rotate /
-noise per image; ``"none"``); then the test accuracy of the **last** epoch (no selection on test).
+``dsa_op="image"`` one per image; ``"dc"``: DC's MNIST recipe of one random crop / scale / rotate
+per image; ``"none"``); then the test accuracy of the **last** epoch (no selection on test).
 At the decay a fresh SGD starts (momentum reset), as in the reference code. Runs are
 seeded from (seed, run) alone through the core harness, so a resumed evaluation gives the
 numbers an uninterrupted one would. Every choice is in :class:`EvalProtocol` and goes into
@@ -35,8 +35,9 @@ from vision.models import build_model
 
 AUGMENTATIONS = ("dsa", "dc", "none")
 DIGIT_DATASETS = ("mnist", "svhn")
-# DC's MNIST evaluation augmentation: one of crop (4 px), scale (±20 %), rotate (±45°), noise (0.001).
-DC_AUGMENT = DSA("crop_scale_rotate_noise", DSASettings(crop_pad=4 / 28, scale=1.2, rotate=45.0, noise=0.001))
+# DC's MNIST evaluation augmentation (its code's get_daparam: strategy crop_scale_rotate; the noise it
+# also configures is not in that strategy): one of crop (4 px), scale (±20 %), rotate (±45°) per image.
+DC_AUGMENT = DSA("crop_scale_rotate", DSASettings(crop_pad=4 / 28, scale=1.2, rotate=45.0))
 
 
 def dsa_strategy_for(dataset: str, strategy: str = "auto") -> str:
