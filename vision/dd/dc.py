@@ -26,6 +26,7 @@ from torch import nn
 from graphdistill.core.errors import UserError
 from graphdistill.core.matching import DISTANCES, match_epoch, separate_class_gradients
 from vision.augment import siamese_groups
+from vision.convnet import winograd_forward
 from vision.dd.base import DistillConfig, ImageDistiller
 from vision.dd.synthetic import SyntheticImages
 
@@ -87,8 +88,12 @@ class _ImageMatching:
         real = self._augment(real, labels)
         per_class = real.shape[0] // d.num_classes
         blocks, block_labels = real.split(per_class), labels.split(per_class)
-        return separate_class_gradients(lambda c: F.cross_entropy(model(blocks[c]), block_labels[c]),
-                                        range(d.num_classes), params)
+
+        def class_loss(c: int) -> torch.Tensor:
+            with winograd_forward(per_class):  # forward on NNPACK; the core's backward then runs on oneDNN
+                return F.cross_entropy(model(blocks[c]), block_labels[c])
+
+        return separate_class_gradients(class_loss, range(d.num_classes), params)
 
     def synthetic_class_gradients(self, model: nn.Module, params) -> list[torch.Tensor]:
         ipc, syn = self.syn.ipc, self.syn

@@ -29,7 +29,7 @@ from graphdistill.core.errors import UserError
 from graphdistill.core.evaluate import RunScore, Summary, repeat_runs
 from graphdistill.core.seed import seed_everything
 from vision.augment import DIGITS_STRATEGY, DSA, DSASettings
-from vision.convnet import fast_inference
+from vision.convnet import fast_inference, winograd_forward
 from vision.data import ImageSet
 from vision.models import build_model
 
@@ -114,7 +114,8 @@ def train_on_set(train: ImageSet, test: ImageSet, protocol: EvalProtocol, seed: 
             x, y = images[index], labels[index]
             if augment is not None:
                 x = augment(x, generator)
-            loss = F.cross_entropy(net(x), y)
+            with winograd_forward(len(x)):
+                loss = F.cross_entropy(net(x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

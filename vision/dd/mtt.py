@@ -33,6 +33,7 @@ from graphdistill.core.errors import UserError
 from graphdistill.core.io import load_torch, save_torch
 from graphdistill.core.unroll import unrolled_sgd, unrolled_sgd_gradients
 from vision.augment import DSA
+from vision.convnet import winograd_forward
 from vision.data import ImageSet
 from vision.dd.base import DistillConfig, ImageDistiller
 from vision.dd.evaluate import dsa_strategy_for
@@ -101,7 +102,8 @@ def train_experts(data: ImageSet, config: ExpertConfig, path: str | os.PathLike,
                 x = images[index]
                 if augment is not None:
                     x = augment(x, generator)
-                loss = F.cross_entropy(net(x), labels[index])
+                with winograd_forward(len(x)):
+                    loss = F.cross_entropy(net(x), labels[index])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -193,7 +195,8 @@ class MTT(ImageDistiller):
             x = syn.images[orders[t]]
             if draws[t] is not None:
                 x = self.dsa.apply(x, draws[t], group)
-            return F.cross_entropy(functional_call(self.template, params, (x,)), syn.labels[orders[t]])
+            with winograd_forward(len(x)):
+                return F.cross_entropy(functional_call(self.template, params, (x,)), syn.labels[orders[t]])
 
         return step_loss
 
