@@ -13,7 +13,7 @@ from graphdistill.core.errors import UserError
 from graphdistill.core.unroll import detached_parameters, unrolled_sgd, unrolled_sgd_gradients
 from tests.cli_helpers import run_cli
 from vision.augment import DSA, siamese_groups
-from vision.convnet import AvgPool2x2
+from vision.convnet import NNPACK_MIN_BATCH, AvgPool2x2, winograd_forward
 from vision.data import ImageSet, load_images
 from vision.dd import dc as dd_dc
 from vision.dd import dm as dd_dm
@@ -136,6 +136,23 @@ def test_dsa_image_pairing_follows_the_reference_code():
         DMConfig(dsa_pairing="pixel")
     with pytest.raises(UserError, match="dsa_op"):
         EvalProtocol(dsa_op="epoch")
+
+
+def test_winograd_forward_gives_the_same_training_gradients():
+    torch.manual_seed(0)
+    net = build_model("convnet", 1, 10, image_size=28, width=16)
+    x, y = torch.randn(16, 1, 28, 28), torch.arange(16) % 10
+
+    def grads(forward_context):
+        with forward_context:
+            loss = F.cross_entropy(net(x), y)
+        return torch.autograd.grad(loss, list(net.parameters()))
+
+    reference = grads(torch.backends.mkldnn.flags(enabled=True))
+    for got, want in zip(grads(winograd_forward(len(x))), reference, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-3, atol=1e-4)
+    with winograd_forward(NNPACK_MIN_BATCH - 1):  # too small a batch for NNPACK: oneDNN stays on
+        assert torch.backends.mkldnn.enabled
 
 
 def test_fast_average_pooling_equals_avg_pool2d_with_its_gradients():
