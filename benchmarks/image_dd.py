@@ -180,9 +180,7 @@ def report(args) -> None:
         if (folder / "metrics.json").is_file():
             m = read_json(folder / "metrics.json")
             if "test_mean" in m:
-                config = read_json(folder / "config.json")["identity"]["config"]
-                pairing = config.get("dsa_pairing", "class")
-                rows.append({"cell": folder.name, "dsa_pairing": pairing, **{k: m[k] for k in (
+                rows.append({"cell": folder.name, **{k: m[k] for k in (
                     "method", "ipc", "iterations", "test_mean", "test_std", "accuracies", "seconds_per_iteration",
                     "condense_seconds", "evaluation", "dsa_strategy", "threads", "peak_rss_mib", "learned_lr",
                     "expert_buffer") if k in m},
@@ -192,19 +190,17 @@ def report(args) -> None:
     lines = ["# Image dataset distillation: MNIST, ConvNet-3", "",
              f"Machine: {machine}. Produced by `python benchmarks/image_dd.py --report`; raw rows in "
              f"`benchmarks/results/image-dd-{args.tag}.json`.", "",
-             "DSA pairing: `image` — real images augmented independently, synthetic image j of a class "
-             "paired with real image j, one operation per class (the reference code); `class` — one "
-             "transformation per class. Evaluation DSA operation: one per `batch` (the reference code) or per "
-             "`image`. s / iteration here comes from the cells' own runs, often with another job beside them; "
-             "the quiet side-by-side timings are in the next table.", "",
-             "| cell | method | IPC | iterations | DSA pairing / eval op | test accuracy (%) | runs | floor | "
+             "Evaluation DSA: one operation per `batch` (the reference code) or per `image`, parameters per "
+             "image either way. s / iteration here comes from the cells' own runs, often with another job "
+             "beside them; the quiet side-by-side timings are in the next table.", "",
+             "| cell | method | IPC | iterations | eval DSA op | test accuracy (%) | runs | floor | "
              "reference code here | s / iteration | evaluation s / run | peak RSS (MiB) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         key = (r["method"], r["ipc"])
         floor = f"≥ {FLOORS[key]}" if key in FLOORS else "—"
         accs = ", ".join(f"{100 * a:.2f}" for a in r["accuracies"])
-        protocol = f"{r['dsa_pairing']} / {r['evaluation'].get('dsa_op', 'image')}"
+        protocol = r["evaluation"].get("dsa_op", "image") if r["evaluation"]["augment"] == "dsa" else "—"
         lines.append(f"| {r['cell']} | {r['method']} | {r['ipc']} | {r['iterations']} | {protocol} | "
                      f"{100 * r['test_mean']:.2f} ± {100 * r['test_std']:.2f} ({accs}) | {len(r['accuracies'])} | "
                      f"{floor} | {REFERENCE.get(key, '—')} | {r['seconds_per_iteration']:.2f} | "

@@ -14,14 +14,10 @@ bilinear sampling; ``noise`` (Gaussian, σ = ``noise``) is offered for DC's eval
 Two ways to draw parameters, both from an explicit :class:`torch.Generator` (never the clock, which
 makes the reference runs irreproducible):
 
-* **Siamese, per group** — :meth:`DSA.draw` samples one parameter set per *group*;
-  :meth:`DSA.apply` gives every image its group's set, so paired real and synthetic images get the
-  identical transformation in one batched call over all classes. :func:`siamese_groups` assigns
-  the groups of class-major batches: with one slot per class, every image of a class shares one
-  transformation; with ``slots`` per class, image r of class c takes set c·slots + r mod slots,
-  so real images are augmented independently and synthetic image j of a class shares real image
-  j's parameters — what the reference code does by seeding both sides alike (the operation is
-  still one per class: ``op_blocks`` = number of classes);
+* **Siamese, per group** — :meth:`DSA.draw` samples one parameter set per *group* (e.g. per class);
+  :meth:`DSA.apply` gives every image its group's set, so the real and synthetic images of a class
+  get the identical transformation in one batched call over all classes (the reference code does
+  the same class by class: it seeds both sides alike and copies image 0's parameters to all);
 * **independent** — :meth:`DSA.__call__` draws per image (augmentation while training on the
   synthetic set).
 
@@ -99,19 +95,13 @@ class DSA:
         return "_".join(self.ops)
 
     def draw(self, groups: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu",
-             op_blocks: int | None = None) -> Draw:
-        """Parameters for ``groups`` groups, sampled on ``device`` from ``generator``.
-
-        In single-operation mode the operation is chosen per group, or with ``op_blocks`` once per
-        block of ``groups // op_blocks`` consecutive groups."""
+             shared_op: bool = False) -> Draw:
+        """Parameters for ``groups`` groups, sampled on ``device`` from ``generator``; in
+        single-operation mode the operation is chosen per group, or once for all with ``shared_op``."""
         n_ops = len(self.ops)
         if self.single:
-            blocks = groups if op_blocks is None else op_blocks
-            if blocks < 1 or groups % blocks:
-                raise UserError(f"{groups} parameter groups do not split into {op_blocks} operation blocks")
-            choice = torch.randint(n_ops, (blocks,), generator=generator, device=device)
-            choice = choice.repeat_interleave(groups // blocks)
-            active = F.one_hot(choice, n_ops).bool()
+            choice = torch.randint(n_ops, (1 if shared_op else groups,), generator=generator, device=device)
+            active = F.one_hot(choice.expand(groups), n_ops).bool()
         else:
             active = torch.ones(groups, n_ops, dtype=torch.bool, device=device)
         uniforms = torch.rand(groups, UNIFORMS, generator=generator, device=device)
@@ -120,7 +110,7 @@ class DSA:
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Augment each image of ``x`` independently (one operation for all with ``op_per_call``)."""
-        draw = self.draw(len(x), generator, x.device, op_blocks=1 if self.op_per_call else None)
+        draw = self.draw(len(x), generator, x.device, shared_op=self.op_per_call)
         return self.apply(x, draw, torch.arange(len(x), device=x.device))
 
     def apply(self, x: torch.Tensor, draw: Draw, group: torch.Tensor) -> torch.Tensor:
@@ -207,15 +197,6 @@ class DSA:
         cos, sin = torch.cos(angle), torch.sin(angle)
         theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = cos, -sin, sin, cos
         return theta
-
-
-def siamese_groups(labels: torch.Tensor, slots: int) -> torch.Tensor:
-    """Parameter group of each image of a class-major batch (labels sorted by class) for a draw of
-    ``slots`` groups per class: image r of class c gets group c·slots + r mod slots."""
-    counts = torch.bincount(labels)
-    starts = torch.cumsum(counts, 0) - counts
-    rank = torch.arange(len(labels), device=labels.device) - starts[labels]
-    return labels * slots + rank % slots
 
 
 def _identity(n: int, like: torch.Tensor) -> torch.Tensor:

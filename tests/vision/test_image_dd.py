@@ -12,7 +12,7 @@ from graphdistill.core.checkpoint import Checkpoint
 from graphdistill.core.errors import UserError
 from graphdistill.core.unroll import detached_parameters, unrolled_sgd, unrolled_sgd_gradients
 from tests.cli_helpers import run_cli
-from vision.augment import DSA, siamese_groups
+from vision.augment import DSA
 from vision.convnet import NNPACK_MIN_BATCH, AvgPool2x2, winograd_forward
 from vision.data import ImageSet, load_images
 from vision.dd import dc as dd_dc
@@ -108,32 +108,19 @@ def test_dsa_crop_is_an_exact_integer_shift_with_zero_fill_and_flip_is_exact():
     torch.testing.assert_close(flip.apply(x, draw, torch.zeros(1, dtype=torch.long)), x.flip(3))
 
 
-def test_dsa_image_pairing_follows_the_reference_code():
-    """Real images get their own parameters, synthetic image j of a class those of real image j,
-    and one operation per class; a batch augmented with ``op_per_call`` has one operation."""
-    dsa = DSA("color_crop_cutout_scale_rotate")
-    real_labels, syn_labels = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1]), torch.tensor([0, 0, 1, 1])
-    assert siamese_groups(real_labels, 4).tolist() == [0, 1, 2, 3, 4, 5, 6, 7]
-    assert siamese_groups(syn_labels, 4).tolist() == [0, 1, 4, 5]
-    assert siamese_groups(real_labels, 1).tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
-    picture = torch.rand(1, 1, 12, 12)
-    real, syn = picture.repeat(8, 1, 1, 1), picture.repeat(4, 1, 1, 1)
-    differ = False
-    for seed in range(10):
-        draw = dsa.draw(8, torch.Generator().manual_seed(seed), op_blocks=2)
-        assert (draw.active[:4] == draw.active[0]).all() and (draw.active[4:] == draw.active[4]).all()
-        a = dsa.apply(real, draw, siamese_groups(real_labels, 4))
-        b = dsa.apply(syn, draw, siamese_groups(syn_labels, 4))
-        torch.testing.assert_close(a[[0, 1, 4, 5]], b)  # paired by index within the class
-        differ |= not torch.allclose(a[0], a[2])
-    assert differ  # the real images of a class get parameters of their own
+def test_dsa_shared_operation_mode_and_bad_protocol_settings():
+    """``op_per_call`` (how the reference augments a training batch): one operation for the whole
+    batch, parameters still per image."""
     batch_op = DSA("color_crop_cutout_scale_rotate", op_per_call=True)
-    draws = [batch_op.draw(6, torch.Generator().manual_seed(s), op_blocks=1) for s in range(5)]
-    assert all((d.active == d.active[0]).all() for d in draws)
-    with pytest.raises(UserError, match="operation blocks"):
-        dsa.draw(7, op_blocks=2)
-    with pytest.raises(UserError, match="dsa_pairing"):
-        DMConfig(dsa_pairing="pixel")
+    picture = torch.rand(1, 1, 12, 12).repeat(6, 1, 1, 1)
+    ops, differ = set(), False
+    for seed in range(8):
+        draw = batch_op.draw(6, torch.Generator().manual_seed(seed), shared_op=True)
+        assert (draw.active == draw.active[0]).all()
+        ops.add(int(draw.active[0].float().argmax()))
+        out = batch_op(picture, torch.Generator().manual_seed(seed))
+        differ |= not torch.allclose(out[0], out[1])
+    assert len(ops) > 1 and differ
     with pytest.raises(UserError, match="dsa_op"):
         EvalProtocol(dsa_op="epoch")
 

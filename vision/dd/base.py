@@ -17,7 +17,7 @@ import torch
 
 from graphdistill.core.checkpoint import Checkpoint
 from graphdistill.core.errors import UserError
-from vision.augment import DSA, Draw
+from vision.augment import DSA
 from vision.data import ImageSet
 from vision.dd.evaluate import dsa_strategy_for
 from vision.dd.synthetic import ClassSampler, SyntheticImages
@@ -35,9 +35,6 @@ class DistillConfig:
     batch_real: int = 256
     model: str = "convnet"
     dsa_strategy: str = "auto"  # "auto": the paper's strategy (no flip for digits); "none" disables DSA
-    # "image": real images augmented independently, synthetic image j of a class paired with real image j
-    # (one operation per class) — the reference code; "class": one transformation per class for all
-    dsa_pairing: str = "image"
     checkpoint_every: int = 25
     seed: int = 0
 
@@ -49,8 +46,6 @@ class DistillConfig:
             raise UserError(f"lr_img must be positive, got {self.lr_img!r}")
         if self.init not in ("real", "noise"):
             raise UserError(f"init must be 'real' or 'noise', got {self.init!r}")
-        if self.dsa_pairing not in ("image", "class"):
-            raise UserError(f"dsa_pairing must be 'image' or 'class', got {self.dsa_pairing!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,13 +80,6 @@ class ImageDistiller:
     def new_network(self) -> torch.nn.Module:
         return build_model(self.config.model, in_channels=self.data.shape[0], num_classes=self.num_classes,
                            image_size=self.data.shape[-1]).to(self.device)
-
-    def siamese_draw(self, real_per_class: int) -> tuple[Draw, int]:
-        """DSA parameters for one class-major real batch and the synthetic set, and the slots per
-        class to hand :func:`~vision.augment.siamese_groups` (see ``DistillConfig.dsa_pairing``)."""
-        slots = max(real_per_class, self.config.ipc) if self.config.dsa_pairing == "image" else 1
-        draw = self.dsa.draw(self.num_classes * slots, self.generator, self.device, op_blocks=self.num_classes)
-        return draw, slots
 
     def initialise(self) -> SyntheticImages:
         return SyntheticImages.initialise(self.sampler, self.data, self.config.ipc, self.config.init, self.generator)

@@ -25,7 +25,6 @@ from torch import nn
 
 from graphdistill.core.errors import UserError
 from graphdistill.core.matching import DISTANCES, match_epoch, separate_class_gradients
-from vision.augment import siamese_groups
 from vision.convnet import winograd_forward
 from vision.dd.base import DistillConfig, ImageDistiller
 from vision.dd.synthetic import SyntheticImages
@@ -70,7 +69,7 @@ class _ImageMatching:
 
     def __init__(self, distiller: DC, syn: SyntheticImages) -> None:
         self.distiller, self.syn = distiller, syn
-        self.draw, self.slots = None, 1
+        self.draw = None
         self.inner_order: torch.Tensor | None = None
 
     def new_model(self) -> nn.Module:
@@ -78,13 +77,13 @@ class _ImageMatching:
 
     def _augment(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         dsa = self.distiller.dsa
-        return images if dsa is None else dsa.apply(images, self.draw, siamese_groups(labels, self.slots))
+        return images if dsa is None else dsa.apply(images, self.draw, labels)
 
     def real_class_gradients(self, model: nn.Module, params) -> list[torch.Tensor]:
         d = self.distiller
         real, labels = d.sampler.sample(d.config.batch_real, d.generator)
-        if d.dsa is not None:  # transformations shared with the synthetic side (DistillConfig.dsa_pairing)
-            self.draw, self.slots = d.siamese_draw(len(labels) // d.num_classes)
+        if d.dsa is not None:  # one transformation per class, shared with the synthetic side
+            self.draw = d.dsa.draw(d.num_classes, d.generator, d.device)
         real = self._augment(real, labels)
         per_class = real.shape[0] // d.num_classes
         blocks, block_labels = real.split(per_class), labels.split(per_class)

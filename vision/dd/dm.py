@@ -1,16 +1,16 @@
 """DM — Dataset Condensation with Distribution Matching (Zhao & Bilen, WACV 2023).
 
-Each iteration draws a freshly initialised network ψ (ConvNet-3) and, with DSA transformations
-A shared by paired real and synthetic images of a class (``dsa_pairing``), minimises
+Each iteration draws a freshly initialised network ψ (ConvNet-3) and, with one DSA transformation
+A_c per class shared by the real and synthetic images of that class, minimises
 
-    L = Σ_c ‖ mean_{x ∈ T_c} ψ(A(x)) − mean_{s ∈ S_c} ψ(A(s)) ‖²
+    L = Σ_c ‖ mean_{x ∈ T_c} ψ(A_c(x)) − mean_{s ∈ S_c} ψ(A_c(s)) ‖²
 
 over the synthetic images S by SGD (lr_img 1, momentum 0.5), T_c being ``batch_real`` random real
 images of class c. The objective is the core's linear-kernel MMD
 (:func:`graphdistill.core.distribution.mean_embedding_distance`), the very function GCDM uses.
 
 Against the reference code (``main_DM.py``), which loops over classes and augments and embeds
-each one separately: here all classes are augmented in one batched DSA call
+each one separately: here all classes are augmented in one batched DSA call (one draw per class)
 and embedded in one forward pass, the real side without autograd on the fastest CPU forward path;
 ``networks > 1`` averages the objective over several random networks evaluated together through
 :func:`torch.func.vmap`.
@@ -27,7 +27,6 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from graphdistill.core.distribution import mean_embedding_distance, real_class_means
 from graphdistill.core.errors import UserError
-from vision.augment import siamese_groups
 from vision.convnet import fast_inference
 from vision.dd.base import DistillConfig, ImageDistiller
 from vision.dd.synthetic import SyntheticImages
@@ -100,9 +99,9 @@ class DM(ImageDistiller):
         real, real_labels = self.sampler.sample(self.config.batch_real, self.generator)
         images = syn.images
         if self.dsa is not None:
-            draw, slots = self.siamese_draw(len(real_labels) // self.num_classes)
-            real = self.dsa.apply(real, draw, siamese_groups(real_labels, slots))
-            images = self.dsa.apply(images, draw, siamese_groups(syn.labels, slots))
+            draw = self.dsa.draw(self.num_classes, self.generator, self.device)
+            real = self.dsa.apply(real, draw, real_labels)
+            images = self.dsa.apply(images, draw, syn.labels)
         with fast_inference():  # in chunks: the first layer's activations of 2,560 images take 1.3 GB
             features = torch.cat([embed(chunk) for chunk in real.split(REAL_CHUNK)], dim=1)
             real_means = real_class_means(features, real_labels, self.num_classes)  # (k, C, F)
