@@ -139,6 +139,7 @@ def main() -> None:
 
     # The report gathers every finished cell (a method may have fewer seeds than asked).
     real = [read_json(p) for s in seeds if (p := args.out / f"kd-real-e{args.kd_epochs}-{s}.json").is_file()]
+    real += carried_kd_real(args, seeds, {r["seed"] for r in real})
     rows = {m: [finished(args, f"{m}-{s}", {}) for s in seeds if (args.out / f"{m}-{s}" / "metrics.json").is_file()]
             for m in methods}
     rows = {m: r for m, r in rows.items() if r}
@@ -153,6 +154,18 @@ def main() -> None:
     plot(rows, HERE / "dfkd-mnist.png")
     write_text(HERE / "DFKD.md", report(result, seeds))
     print(report(result, seeds))
+
+
+def carried_kd_real(args, seeds: list[int], present: set[int]) -> list[dict]:
+    """Real-data KD rows of an earlier report (same tag, epochs and seeds) whose files are not here.
+
+    KD with real data does not depend on any data-free setting, so a report written on another
+    machine (run folders are not in the repository) keeps them; each carried row says so."""
+    path = HERE / "results" / f"dfkd-mnist-{args.tag}.json"
+    if not path.is_file():
+        return []
+    return [{**r, "carried_from": str(path.name)} for r in read_json(path)["kd_real"]
+            if r["seed"] in seeds and r["seed"] not in present and r.get("epochs") == args.kd_epochs]
 
 
 def plot(rows: dict[str, list[dict]], path: Path) -> None:
@@ -185,7 +198,9 @@ def report(result: dict, seeds: list[int]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     real = result["kd_real"]
-    lines.append(f"| KD with real data ({len(real)} seeds) | {mean_std([r['final_accuracy'] for r in real])} | "
+    carried = " from the previous report" if any("carried_from" in r for r in real) else ""
+    lines.append(f"| KD with real data ({len(real)} seeds{carried}) | "
+                 f"{mean_std([r['final_accuracy'] for r in real])} | "
                  f"{FLOOR['kd-real']} | "
                  f"{PAPER['kd-real']} | — | {statistics.mean(r['seconds'] for r in real):.0f} | "
                  f"real training set, Hinton KD T = 4, {real[0]['epochs']} epochs (Adam 1e-3, cosine) |")

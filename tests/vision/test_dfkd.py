@@ -77,6 +77,40 @@ def test_student_copy_of_teacher_gives_zero_adversarial_signal():
     assert report.losses["adversarial_l1"] == pytest.approx(0.0, abs=1e-7)
 
 
+def test_sample_shift_moves_student_batches_not_the_generator_batch():
+    teacher, student, generator = models()
+    synth = synthesizer(teacher, student, generator, {"one_hot": 1.0}, reuse_last=True, sample_shift=2, fill=-1.0)
+    synth.synthesize()
+    last = synth._last.clone()
+    torch.manual_seed(1)
+    shifted = synth.sample()
+    assert shifted.shape == last.shape and not torch.equal(shifted, last)
+    assert torch.equal(synth._last, last)  # the generator's batch itself is untouched
+    # a bilinear shift mixes neighbouring pixels and the fill: every value stays within their range
+    low, high = min(float(last.min()), -1.0), max(float(last.max()), -1.0)
+    assert float(shifted.min()) >= low - 1e-5 and float(shifted.max()) <= high + 1e-5
+    synth.sample_shift = 0
+    assert torch.equal(synth.sample(), last)
+    with pytest.raises(UserError, match="sample_shift"):
+        synthesizer(teacher, student, generator, {"one_hot": 1.0}, sample_shift=-1)
+
+
+def test_generator_cosine_schedule_sets_the_rate_each_epoch():
+    teacher, student, generator = models()
+    synth = synthesizer(teacher, student, generator, {"one_hot": 1.0}, lr=0.2, cosine_epochs=4)
+    rates = []
+    for epoch in range(5):
+        synth.start_epoch(epoch)
+        rates.append(synth.optimizer.param_groups[0]["lr"])
+    assert rates == pytest.approx([0.2, 0.2 * (1 + math.cos(math.pi / 4)) / 2, 0.1,
+                                   0.2 * (1 + math.cos(3 * math.pi / 4)) / 2, 0.0])
+    constant = synthesizer(teacher, student, generator, {"one_hot": 1.0}, lr=0.2)
+    constant.start_epoch(3)
+    assert constant.optimizer.param_groups[0]["lr"] == 0.2
+    with pytest.raises(UserError, match="generator_schedule"):
+        DFKD_METHODS.get("dfad").with_overrides({"generator_schedule": "linear"})
+
+
 def run_loop(tmp_path, config, interrupt_after=None, name="ckpt.pt"):
     teacher, student, generator = models()
     synth = synthesizer(teacher, student, generator, {"one_hot": 1.0, "entropy": 5.0, "activation": 0.1},

@@ -18,6 +18,7 @@ methods, against the *student* — with a :class:`~vision.dfkd.objectives.Genera
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 
 import torch
@@ -28,6 +29,7 @@ from graphdistill.core.optim import adam
 from vision.dfkd.bn_stats import BatchNormStatistics, require_batchnorm
 from vision.dfkd.objectives import GeneratorObjective
 from vision.dfkd.synthesizer import SynthesisReport, Synthesizer, check_student, frozen_logits
+from vision.dfkd.views import random_view
 from vision.kd.hooks import FeatureHooks
 
 
@@ -89,6 +91,12 @@ class GeneratorSynthesizer(Synthesizer):
     from fresh noise, or — with ``reuse_last`` — the images of the latest synthesis step (DAFL trains
     the student on exactly the batch the generator was just updated on; ZSKT trains several student
     steps on one pseudo-batch). ``frozen`` stops the generator updates (RDSKD's second stage).
+    ``sample_shift`` > 0 shifts every sampled image by up to that many pixels each way (outside the
+    image: ``fill``), the crop-with-padding augmentation of the student's batches that the
+    inversion methods apply to their pools; the generator's own updates see unshifted images.
+    ``cosine_epochs`` > 0 decays the generator's learning rate along a cosine over that many epochs
+    (set at each :meth:`start_epoch`), as DFAD's reference code decays both players' rates; 0 keeps
+    it constant (DAFL).
 
     Args:
         teacher: any classifier; kept in eval mode, its parameters are never updated.
@@ -100,7 +108,8 @@ class GeneratorSynthesizer(Synthesizer):
 
     def __init__(self, teacher: nn.Module, student: nn.Module, generator: Generator, objective: GeneratorObjective,
                  lr: float = 1e-3, batch_size: int = 256, g_steps: int = 1, reuse_last: bool = False,
-                 feature_layer: str | None = None, betas: tuple[float, float] = (0.5, 0.999)) -> None:
+                 feature_layer: str | None = None, betas: tuple[float, float] = (0.5, 0.999),
+                 sample_shift: int = 0, fill: float = 0.0, cosine_epochs: int = 0) -> None:
         check_student(teacher, student)
         if objective.needs_bn:
             require_batchnorm(teacher, "the bn generator term")
@@ -108,11 +117,14 @@ class GeneratorSynthesizer(Synthesizer):
             raise UserError("the activation term needs feature_layer (the teacher's penultimate module name)")
         if batch_size < 2:
             raise UserError(f"batch_size must be ≥ 2, got {batch_size}")
+        if sample_shift < 0 or cosine_epochs < 0:
+            raise UserError(f"sample_shift and cosine_epochs must be ≥ 0, got {sample_shift}, {cosine_epochs}")
         self.teacher, self.student, self.generator, self.objective = teacher.eval(), student, generator, objective
         self.batch_size, self.g_steps, self.reuse_last = batch_size, g_steps, reuse_last
-        self.feature_layer = feature_layer
+        self.feature_layer, self.sample_shift, self.fill = feature_layer, sample_shift, fill
         self.device = next(generator.parameters()).device
         self.optimizer = adam(generator.parameters(), lr)
+        self.lr, self.cosine_epochs = lr, cosine_epochs
         for group in self.optimizer.param_groups:
             group["betas"] = betas
         self.frozen = False
@@ -126,6 +138,10 @@ class GeneratorSynthesizer(Synthesizer):
 
     def start_epoch(self, epoch: int) -> None:
         self.objective.start_epoch()
+        if self.cosine_epochs:
+            progress = min(epoch / self.cosine_epochs, 1.0)
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.lr * 0.5 * (1 + math.cos(math.pi * progress))
 
     def synthesize(self) -> SynthesisReport:
         start = time.perf_counter()
@@ -152,9 +168,11 @@ class GeneratorSynthesizer(Synthesizer):
     @torch.no_grad()
     def sample(self) -> torch.Tensor:
         if self.reuse_last and self._last is not None and not self.frozen:
-            return self._last
-        self.generator.train()  # batch statistics, as during synthesis (the papers never switch to eval)
-        return self.generator(self.noise())
+            images = self._last
+        else:
+            self.generator.train()  # batch statistics, as during synthesis (the papers never switch to eval)
+            images = self.generator(self.noise())
+        return random_view(images, max_shift=self.sample_shift, fill=self.fill) if self.sample_shift else images
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.state_dict(), "optimizer": self.optimizer.state_dict(),

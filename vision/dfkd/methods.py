@@ -85,9 +85,14 @@ class Method(_Preset):
     g_steps: int = 1
     reuse_last: bool = False
     generator_output: str = "batchnorm"  # batchnorm (DAFL/DFAD) | sigmoid (CMI/FastDFKD/DFQ generator)
+    sample_shift: int = 0          # shift of the student's batches, pixels each way (0: none, as the papers)
+    generator_schedule: str = "constant"  # constant | cosine (over all epochs, like the student's)
 
     def __post_init__(self) -> None:
         require_at_least(self, 1, "nz", "ngf", "g_steps", "batch_size")
+        require_at_least(self, 0, "sample_shift")
+        if self.generator_schedule not in ("constant", "cosine"):
+            raise UserError(f"generator_schedule must be constant or cosine, got {self.generator_schedule!r}")
         if not self.generator_lr > 0:
             raise UserError(f"generator_lr must be > 0, got {self.generator_lr}")
 
@@ -101,9 +106,11 @@ class Method(_Preset):
         generator = Generator(nz=self.nz, ngf=self.ngf, img_size=h, channels=c, bn_eps=self.bn_eps,
                               output=self.generator_output, normalisation=(data.mean, data.std)).to(device)
         objective = GeneratorObjective(dict(self.weights), self.exponential, self.entropy_log_base)
+        black = float(((0 - torch.tensor(data.mean)) / torch.tensor(data.std)).mean())
         return GeneratorSynthesizer(teacher, student, generator, objective, lr=self.generator_lr,
                                     batch_size=self.batch_size, g_steps=self.g_steps, reuse_last=self.reuse_last,
-                                    betas=(self.generator_beta1, 0.999),
+                                    betas=(self.generator_beta1, 0.999), sample_shift=self.sample_shift, fill=black,
+                                    cosine_epochs=self.epochs if self.generator_schedule == "cosine" else 0,
                                     feature_layer=penultimate_layer(teacher) if objective.needs_features else None)
 
 
