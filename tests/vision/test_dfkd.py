@@ -150,7 +150,7 @@ def test_warmup_trains_only_the_generator_then_freeze_stops_it(tmp_path):
     generator_seen = []
     loop = DataFreeKD(teacher, student, synth, config,
                       on_epoch_end=lambda e, h, r: generator_seen.append(
-                          [p.detach().clone() for p in generator.parameters()]))
+                          [p.detach().clone() for p in [*generator.parameters(), *generator.buffers()]]))
     history = loop.run()
     assert history.kd_seconds[0] == 0 and math.isnan(history.kd_loss[0]) and history.kd_seconds[1] > 0
     assert history.synthesis_seconds[0] > 0

@@ -170,7 +170,9 @@ class GeneratorSynthesizer(Synthesizer):
         if self.reuse_last and self._last is not None and not self.frozen:
             images = self._last
         else:
-            self.generator.train()  # batch statistics, as during synthesis (the papers never switch to eval)
+            # While the generator learns, its batches use batch statistics (DAFL, DFAD); a frozen generator
+            # samples with its running BatchNorm statistics (RDSKD's student stage puts it in eval mode).
+            self.generator.train(not self.frozen)
             images = self.generator(self.noise())
         return random_view(images, max_shift=self.sample_shift, fill=self.fill) if self.sample_shift else images
 
