@@ -219,10 +219,14 @@ register(Method(
 ))
 register(Method(
     name="dfad", paper="Fang et al., Data-Free Adversarial Distillation, arXiv 1912.11006 (2019)",
-    weights={"adversarial_l1": 1.0}, generator_lr=1e-3, generator_beta1=0.9, kd_steps=5, loss="l1",
+    weights={"adversarial_l1": 1.0}, generator_lr=1e-3, generator_beta1=0.9, generator_schedule="cosine",
+    kd_steps=5, loss="l1",
     notes={"paper": "MNIST: nz 100, Adam lr_G 1e-3, SGD lr_S 0.01 (momentum 0.9, wd 5e-4), batch 256, "
                     "5 student steps per generator step, 100 epochs × 50 iterations. Here the student "
-                    "uses Adam 2e-3 (cosine): with SGD 0.01 and our 16-epoch budget seed 0 ended at 93.73 %"},
+                    "uses Adam 2e-3 (cosine): with SGD 0.01 and our 16-epoch budget seed 0 ended at 93.73 %",
+           "here": "the generator's rate follows the student's cosine (the reference decays both players' "
+                   "rates together): seed 0 96.04 % against 93.72 % at a constant rate (earlier teacher), "
+                   "without the late oscillation; a 32-channel generator did not help (93.2 % at epoch 14)"},
 ))
 register(Method(
     name="zskt", paper="Micaelli & Storkey, Zero-shot Knowledge Transfer via Adversarial Belief Matching, "
