@@ -208,7 +208,8 @@ def report(result: dict, seeds: list[int]) -> str:
         cfg = read_json(Path(result.get("out", HERE / "runs" / "dfkd")) / f"{m}-{runs[0]['seed']}" / "config.json")
         spec = cfg["method"]
         setting = (f"ngf {spec['ngf']}, batch {spec['batch_size']}, {spec['epochs']} × {spec['iterations']} "
-                   f"iterations, {spec['kd_steps']} KD steps each, lr_G {spec['generator_lr']:g}, "
+                   f"iterations, {spec['kd_steps']} KD steps each, lr_G {spec['generator_lr']:g}"
+                   f"{' (cosine)' if spec.get('generator_schedule') == 'cosine' else ''}, "
                    f"T {spec['temperature']:g}")
         lines.append(f"| {m} ({len(runs)} seed{'s' if len(runs) > 1 else ''}) | "
                      f"{mean_std([r['final_accuracy'] for r in runs])} | {FLOOR.get(m, '—')} | {PAPER[m]} | "
