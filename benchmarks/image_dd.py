@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from graphdistill.core.device import tune_cpu_allocator
-from graphdistill.core.io import read_json, write_json, write_text
+from graphdistill.core.io import carried_rows, read_json, write_json, write_text
 from graphdistill.core.rundir import peak_memory_mib
 from vision.dd.run import image_condense_run
 
@@ -191,7 +191,9 @@ def report(args) -> None:
                     "expert_buffer") if k in m},
                     "eval_seconds_per_run": m["rows"]["convnet"].get("seconds_per_run")})
     machine = f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
-    rows += carried_rows(HERE / "results" / f"image-dd-{args.tag}.json", {r["cell"] for r in rows})
+    previous = HERE / "results" / f"image-dd-{args.tag}.json"
+    if previous.is_file():
+        rows += carried_rows(read_json(previous)["rows"], {r["cell"] for r in rows}, "cell", previous.name)
     write_json(HERE / "results" / f"image-dd-{args.tag}.json", {"machine": machine, "rows": rows})
     lines = ["# Image dataset distillation: MNIST, ConvNet-3", "",
              f"Machine: {machine}. Produced by `python benchmarks/image_dd.py --report`; raw rows in "
@@ -221,14 +223,6 @@ def report(args) -> None:
     lines += speed_table(args.tag)
     write_text(HERE / "IMAGE_DD.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
-
-
-def carried_rows(path: Path, present: set[str]) -> list[dict]:
-    """Rows of an earlier report whose run folders are not here (run folders stay out of the
-    repository, so a report written on a new machine keeps the measured cells it cannot see)."""
-    if not path.is_file():
-        return []
-    return [{**r, "carried_from": path.name} for r in read_json(path)["rows"] if r["cell"] not in present]
 
 
 def speed_table(tag: str) -> list[str]:

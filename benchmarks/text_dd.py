@@ -21,7 +21,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from graphdistill.core.io import write_json, write_text  # noqa: E402
+from graphdistill.core.io import carried_rows, read_json, write_json, write_text  # noqa: E402
 from graphdistill.text.run import text_condense_run  # noqa: E402
 
 RUNS = HERE / "runs" / "text"
@@ -41,7 +41,11 @@ def report(folders: list[Path]) -> str:
         m = json.loads(metrics_path.read_text())
         m["folder"] = folder.name
         rows.append(m)
-    write_json(HERE / "results" / "text-bbc-cpu.json", rows)
+    results = HERE / "results" / "text-bbc-cpu.json"
+    if results.is_file():
+        rows += carried_rows(read_json(results), {m["folder"] for m in rows}, "folder", results.name)
+        rows.sort(key=lambda m: m["folder"])
+    write_json(results, rows)
     lines = ["# Text distillation on BBC News (issue 9)", "",
              "Measured with `benchmarks/text_dd.py` on the 2-core CPU machine (torch 2.13.0 CPU). Split: "
              "stratified 80/20 with seed 0 (1781 / 444 documents); MiniLM-L6 word-piece embeddings, 128 word "
@@ -68,7 +72,8 @@ def report(folders: list[Path]) -> str:
                 best = max(dist["mean"], unrolled["mean"] if unrolled else 0.0)
                 ok = best >= ACCEPTANCE[k] and best >= rand["mean"] + 0.05
                 verdict = f"≥ {100 * ACCEPTANCE[k]:.0f} and ≥ random + 5: {'met' if ok else '**missed**'}"
-            lines.append(f"| {m['folder']} | {k} | {m['objective']} | {learner} | {fmt(dist)} | {fmt(unrolled)} | "
+            name = m["folder"] + (" (previous report)" if "carried_from" in m else "")
+            lines.append(f"| {name} | {k} | {m['objective']} | {learner} | {fmt(dist)} | {fmt(unrolled)} | "
                          f"{fmt(rand)} | {fmt(full)} | {verdict} | {m['condense_seconds']:.0f} | "
                          f"{m['evaluate_seconds']:.0f} | {m.get('peak_rss_mib', float('nan')):.0f} |")
     text = "\n".join(lines) + "\n"

@@ -56,6 +56,13 @@ def save_torch(path: str | os.PathLike, obj: Any) -> None:
         torch.save(obj, handle)
 
 
+def carried_rows(rows: list[dict], present: set[str], key: str, source: str) -> list[dict]:
+    """The rows of an earlier results file whose ``key`` is not in ``present``, each marked with
+    ``carried_from=source``. Benchmark run folders stay out of the repository, so a report written on
+    a new machine keeps the measured cells it cannot see instead of dropping them."""
+    return [{**r, "carried_from": r.get("carried_from", source)} for r in rows if r[key] not in present]
+
+
 def load_torch(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Any:
     """Load a file written by :func:`save_torch` without executing arbitrary pickled code."""
     return torch.load(path, map_location=map_location, weights_only=True)

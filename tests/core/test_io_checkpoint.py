@@ -5,7 +5,7 @@ import torch
 
 from graphdistill.core.checkpoint import Checkpoint
 from graphdistill.core.errors import UserError
-from graphdistill.core.io import atomic_open, leftover_partials, read_json, write_json
+from graphdistill.core.io import atomic_open, carried_rows, leftover_partials, read_json, write_json
 
 
 def test_failed_write_leaves_old_file_and_no_partial(tmp_path):
@@ -45,3 +45,13 @@ def test_malicious_pickle_is_not_executed(tmp_path):
     with pytest.raises(UserError):
         Checkpoint(tmp_path / "c.pt").load()
     assert not (tmp_path / "pwned").exists()
+
+
+def test_carried_rows_keeps_only_cells_not_measured_again_and_marks_them():
+    previous = [{"cell": "a", "acc": 1.0}, {"cell": "b", "acc": 2.0},
+                {"cell": "c", "acc": 3.0, "carried_from": "older.json"}]
+    kept = carried_rows(previous, {"a"}, "cell", "results.json")
+    assert [r["cell"] for r in kept] == ["b", "c"]
+    assert kept[0]["carried_from"] == "results.json"
+    assert kept[1]["carried_from"] == "older.json"  # the first source is kept
+    assert "carried_from" not in previous[1]  # the input rows are not modified
