@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from graphdistill.core.io import read_json, write_json, write_text
+from graphdistill.core.io import carried_rows, read_json, write_json, write_text
 from graphdistill.core.plots import new_figure, save_figure
 from vision.dfkd.methods import DFKD_METHODS
 from vision.run import dfkd_run, kd_real_run, train_teacher
@@ -164,8 +164,8 @@ def carried_kd_real(args, seeds: list[int], present: set[int]) -> list[dict]:
     path = HERE / "results" / f"dfkd-mnist-{args.tag}.json"
     if not path.is_file():
         return []
-    return [{**r, "carried_from": str(path.name)} for r in read_json(path)["kd_real"]
-            if r["seed"] in seeds and r["seed"] not in present and r.get("epochs") == args.kd_epochs]
+    same_setting = [r for r in read_json(path)["kd_real"] if r["seed"] in seeds and r.get("epochs") == args.kd_epochs]
+    return carried_rows(same_setting, present, "seed", path.name)
 
 
 def plot(rows: dict[str, list[dict]], path: Path) -> None:

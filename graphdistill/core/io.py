@@ -56,7 +56,7 @@ def save_torch(path: str | os.PathLike, obj: Any) -> None:
         torch.save(obj, handle)
 
 
-def carried_rows(rows: list[dict], present: set[str], key: str, source: str) -> list[dict]:
+def carried_rows(rows: list[dict], present: set, key: str, source: str) -> list[dict]:
     """The rows of an earlier results file whose ``key`` is not in ``present``, each marked with
     ``carried_from=source``. Benchmark run folders stay out of the repository, so a report written on
     a new machine keeps the measured cells it cannot see instead of dropping them."""
