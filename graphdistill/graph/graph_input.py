@@ -91,8 +91,12 @@ class GraphInput:
         """D^-1/2 (A + I) D^-1/2 of Kipf & Welling (ICLR 2017); existing self loops are kept."""
         return self._cached("gcn", self._gcn_operator)
 
-    def mean_operator(self) -> torch.Tensor:
-        """D^-1 A: weighted mean over neighbours (GraphSAGE's mean aggregator); no self loops."""
+    def mean_operator(self, self_loops: bool = False) -> torch.Tensor:
+        """D^-1 A: weighted mean over neighbours (GraphSAGE's mean aggregator); no self loops.
+        With ``self_loops``, (D + I)^-1 (A + I): the mean over a node and its neighbours (the
+        "GCN aggregator" of GraphSAGE, Hamilton et al. 2017, Sec. 3.3)."""
+        if self_loops:
+            return self._cached("mean_self", self._mean_self_operator)
         return self._cached("mean", self._mean_operator)
 
     def cheb_operator(self) -> torch.Tensor:
@@ -143,6 +147,19 @@ class GraphInput:
         edge_index, weight = self.sparse_edges()
         deg = torch.zeros(n, device=weight.device).scatter_add_(0, edge_index[0], weight)
         return _csr(edge_index, weight / deg.clamp(min=1e-12)[edge_index[0]], n)
+
+    def _mean_self_operator(self) -> torch.Tensor:
+        n = self.num_nodes
+        if self.dense_adj is not None:
+            adj = self.dense_adj - torch.diag_embed(torch.diagonal(self.dense_adj)) + torch.eye(
+                n, device=self.dense_adj.device, dtype=self.dense_adj.dtype)
+            return adj / adj.sum(1, keepdim=True)
+        edge_index, weight = self.sparse_edges()
+        loops = torch.arange(n, device=edge_index.device)
+        edge_index = torch.cat([edge_index, loops.expand(2, n)], 1)
+        weight = torch.cat([weight, torch.ones(n, device=weight.device, dtype=weight.dtype)])
+        deg = torch.zeros(n, device=weight.device).scatter_add_(0, edge_index[0], weight)
+        return _csr(edge_index, weight / deg[edge_index[0]], n)
 
     def _weights(self) -> torch.Tensor:
         if self.edge_weight is not None:

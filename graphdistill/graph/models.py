@@ -160,6 +160,17 @@ class GraphSAGE(_Stacked):
         return layer(x) + graph.mean_operator() @ self.neighbour[i](x)
 
 
+@MODELS.register("sage-gcn")
+class GraphSAGEGCN(_Stacked):
+    """GraphSAGE with the GCN aggregator (Hamilton et al., NeurIPS 2017, Sec. 3.3): no separate
+    root weight; a node's new state is the (edge-weighted) mean over itself and its neighbours,
+    H' = (D + I)^-1 (A + I) H W. GCond's cross-architecture "GraphSage" (``root_weight=False``)
+    is of this family; this is the reference row for comparing with its table."""
+
+    def layer_forward(self, i, layer, x, graph):
+        return graph.mean_operator(self_loops=True) @ layer.project(x) + layer.bias
+
+
 @MODELS.register("cheb")
 class ChebNet(_Stacked):
     """ChebNet: spectral filters as order-K Chebyshev polynomials of the scaled Laplacian L̂
@@ -168,25 +179,48 @@ class ChebNet(_Stacked):
     (T_k(L̂) (H W_k), the same by linearity), so each layer propagates ``out`` columns instead of
     ``in`` — 6x less work for Cora's 1433 features."""
 
-    def __init__(self, in_channels, num_classes, hidden=256, num_layers=2, dropout=0.5, K: int = 2):
+    def __init__(self, in_channels, num_classes, hidden=256, num_layers=2, dropout=0.5, K: int = 2,
+                 shared: bool = False):
         super().__init__(in_channels, num_classes, hidden, num_layers, dropout)
         if K < 1:
             raise ValueError(f"K must be ≥ 1, got {K}")
+        self.K, self.shared = K, shared
         dims = _widths(in_channels, hidden, num_classes, num_layers)
         self.higher = nn.ModuleList(
-            nn.ModuleList(_Linear(a, b, bias=False) for _ in range(K - 1))
+            nn.ModuleList(_Linear(a, b, bias=False) for _ in range(0 if shared else K - 1))
             for a, b in zip(dims[:-1], dims[1:], strict=True)
         )
 
     def layer_forward(self, i, layer, x, graph):
+        op = graph.cheb_operator()
+        if self.shared:
+            # One weight for every order: Σ_k T_k(S) (H W) with S = D^-1/2 A D^-1/2 = −L̂. The
+            # sign matters once the weights are shared (T_1(L̂) alone would be a high-pass filter).
+            terms = [layer.project(x)]
+            if self.K > 1:
+                terms.append(-(op @ terms[0]))
+            while len(terms) < self.K:
+                terms.append(-2 * (op @ terms[-1]) - terms[-2])
+            return sum(terms) + layer.bias
         out = layer(x)  # k = 0: T_0 = I, with the bias
         for k, lin in enumerate(self.higher[i], start=1):
-            op = graph.cheb_operator()
-            previous, current = lin.project(x), op @ lin.project(x)  # T_0 h, T_1 h
+            h = lin.project(x)
+            previous, current = h, op @ h  # T_0 h, T_1 h
             for _ in range(k - 1):
                 previous, current = current, 2 * (op @ current) - previous
             out = out + current
         return out
+
+
+@MODELS.register("cheb-shared")
+class ChebNetShared(ChebNet):
+    """ChebNet with one weight shared by all Chebyshev orders, on S = D^-1/2 A D^-1/2:
+    H' = Σ_{k<K} T_k(S) H W — with K = 2, (I + S) H W. GCond's cross-architecture "Cheby"
+    (``single_param=True``, there to curb over-fitting on condensed graphs); the reference row
+    for comparing with its table."""
+
+    def __init__(self, in_channels, num_classes, hidden=256, num_layers=2, dropout=0.5, K: int = 2):
+        super().__init__(in_channels, num_classes, hidden, num_layers, dropout, K=K, shared=True)
 
 
 @MODELS.register("gat")

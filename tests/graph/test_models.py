@@ -104,3 +104,34 @@ def test_chebnet_layer_equals_pyg_chebconv_with_the_same_weights():
         torch.testing.assert_close(sparse, expected, atol=1e-5, rtol=1e-5)
         dense_adj = torch.zeros(n, n).index_put_((edge_index[0], edge_index[1]), weight, accumulate=True)
         torch.testing.assert_close(ours(x, GraphInput.from_dense(dense_adj)), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_sage_gcn_aggregates_the_mean_over_a_node_and_its_neighbours():
+    from graphdistill.graph.models import GraphSAGEGCN
+
+    x, ei, w = small_graph()
+    a = to_dense_adj(ei, edge_attr=w, max_num_nodes=12)[0] + torch.eye(12)
+    model = GraphSAGEGCN(6, 3, num_layers=1, dropout=0.0).eval()
+    lin = model.layers[0]
+    expected = (a / a.sum(1, keepdim=True)) @ (x @ lin.weight.t()) + lin.bias
+    torch.testing.assert_close(model(x, GraphInput(12, ei, w)), expected, rtol=1e-5, atol=1e-5)
+    assert not hasattr(model, "neighbour"), "the GCN aggregator has no separate root weight"
+
+
+@pytest.mark.parametrize("K", [1, 2, 3])
+def test_shared_chebnet_is_the_chebyshev_sum_of_the_low_pass_operator_with_one_weight(K):
+    from graphdistill.graph.models import ChebNetShared
+
+    x, ei, w = small_graph()
+    a = to_dense_adj(ei, edge_attr=w, max_num_nodes=12)[0]
+    deg = a.sum(1)
+    d = torch.where(deg > 0, deg.pow(-0.5), torch.zeros_like(deg))  # isolated nodes: no neighbours
+    s = d[:, None] * a * d[None, :]
+    polys = [torch.eye(12), s]
+    while len(polys) < K:
+        polys.append(2 * s @ polys[-1] - polys[-2])
+    model = ChebNetShared(6, 3, num_layers=1, dropout=0.0, K=K).eval()
+    lin = model.layers[0]
+    expected = sum(polys[:K]) @ (x @ lin.weight.t()) + lin.bias
+    torch.testing.assert_close(model(x, GraphInput(12, ei, w)), expected, rtol=1e-5, atol=1e-5)
+    assert sum(p.numel() for p in model.parameters()) == 6 * 3 + 3, "one weight for all orders"
