@@ -39,7 +39,8 @@ def sampled_propagation(op: torch.Tensor, x: torch.Tensor, targets: torch.Tensor
     for fanout in fanouts:
         owner, col, val = sample_rows(op, frontier, fanout, generator)
         sources, local = torch.unique(col, return_inverse=True)
-        hop = torch.sparse_coo_tensor(torch.stack([owner, local]), val, (len(frontier), len(sources)))
+        hop = torch.sparse_coo_tensor(torch.stack([owner, local]), val, (len(frontier), len(sources)),
+                                      check_invariants=False)
         hops.append(_to_csr(hop.coalesce()))
         frontier = sources
     h = x[frontier]
