@@ -26,9 +26,10 @@ from graphdistill.core.io import write_json, write_text
 from graphdistill.graph.condensed import CondensedGraph
 
 BUDGETS = {"cora": (35, 70, 140), "citeseer": (30, 60, 120)}
-# sage-gcn and cheb-shared: the GraphSAGE and ChebNet variants GCond's own cross-architecture
-# script evaluates (GCN aggregator without root weight; one weight for all Chebyshev orders).
-CROSS_ARCHS = "sgc,appnp,sage,cheb,sage-gcn,cheb-shared,mlp,gat"
+# sgc-mlp, sage-gcn and cheb-shared: the SGC, GraphSAGE and ChebNet variants GCond's own
+# cross-architecture script evaluates (an MLP then two propagations; GCN aggregator without root
+# weight; one weight for all Chebyshev orders).
+CROSS_ARCHS = "sgc,appnp,sage,cheb,sgc-mlp,sage-gcn,cheb-shared,mlp,gat"
 
 # Published GCN-evaluation accuracies (%), REFERENCE 2.0. Sources: [P] GCond paper (Jin et al.,
 # ICLR 2022, Table 2); [R] GC-SNTK's reruns (Wang et al., WWW 2024, Table 3); [G] GDEM's

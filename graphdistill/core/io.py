@@ -46,6 +46,12 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
 
 
+def as_json_value(obj: Any) -> Any:
+    """``obj`` as :func:`write_json` then :func:`read_json` would return it (tuples become lists),
+    so that a value can be compared with one read back from a file."""
+    return json.loads(json.dumps(obj, sort_keys=True, default=_json_default))
+
+
 def read_json(path: str | os.PathLike) -> Any:
     return json.loads(Path(path).read_text())
 

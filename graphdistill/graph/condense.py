@@ -103,6 +103,11 @@ class NodeCondenser(ABC):
         return Budget.resolve(n_train=int(data.train_mask.sum()), n_full=data.num_nodes,
                               budget=self.budget_arg, ratio=self.ratio, ratio_of=self.ratio_of)
 
+    def resolved_config(self, data: Data) -> Any:
+        """The configuration :meth:`fit` will use on ``data`` (methods with per-dataset presets
+        override this)."""
+        return self.config
+
     def plan(self, data: Data) -> tuple[Budget, torch.Tensor]:
         """Check ``data`` and the budget; return the budget and the (C,) per-class node counts.
 

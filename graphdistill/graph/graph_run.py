@@ -13,6 +13,7 @@ Everything is written atomically; the same command resumes an interrupted run.
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
 from pathlib import Path
@@ -25,7 +26,7 @@ from graphdistill.core.datasets import fetch as fetch_dataset
 from graphdistill.core.device import resolve_device
 from graphdistill.core.errors import UserError
 from graphdistill.core.evaluate import RunScore
-from graphdistill.core.io import write_json, write_text
+from graphdistill.core.io import as_json_value, write_json, write_text
 from graphdistill.core.rundir import peak_memory_mib, prepare_folder, read_run_json
 from graphdistill.graph.collection import GraphCollection
 from graphdistill.graph.datasets import GRAPHS
@@ -77,6 +78,8 @@ def graph_condense_run(dataset: str, method: str, graphs_per_class: int | None, 
     out = Path(out) if out else RUNS_ROOT / f"{dataset}-{method}-{size}-{seed}"
     identity = {"dataset": dataset, "method": method, "graphs_per_class": None if method == WHOLE else graphs_per_class,
                 "seed": seed, "runs": runs, "hyper": hyper}
+    if method == "doscond":  # the preset-resolved settings, so that a changed preset is a new run
+        identity["config"] = as_json_value(dataclasses.asdict(condenser.resolved_config(dataset)))
     prepare_folder(out, identity)
     if (out / "metrics.json").is_file():
         log(f"{out} is complete; delete metrics.json to evaluate again")

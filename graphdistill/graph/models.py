@@ -146,6 +146,19 @@ class APPNP(_Stacked):
         return z
 
 
+@MODELS.register("sgc-mlp")
+class SGCMLP(APPNP):
+    """An MLP whose logits are propagated K times by Â, Z = Â^K MLP(X): APPNP with α = 0.
+
+    GCond's cross-architecture "SGC" (``models/sgc_multi.py``, two transformations, two
+    propagations) is this model, not the linear SGC of Wu et al.; this is the reference row for
+    comparing with its table.
+    """
+
+    def __init__(self, in_channels, num_classes, hidden=256, num_layers=2, dropout=0.5, K: int = 2) -> None:
+        super().__init__(in_channels, num_classes, hidden, num_layers, dropout, K=K, alpha=0.0)
+
+
 @MODELS.register("sage")
 class GraphSAGE(_Stacked):
     """GraphSAGE with the (edge-weighted) mean aggregator: H' = H W_self + mean_N(H) W_neigh

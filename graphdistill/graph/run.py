@@ -33,7 +33,7 @@ from graphdistill.core.datasets import fetch as fetch_dataset
 from graphdistill.core.device import resolve_device
 from graphdistill.core.errors import UserError
 from graphdistill.core.evaluate import RunScore, Summary, TrainConfig
-from graphdistill.core.io import write_json, write_text
+from graphdistill.core.io import as_json_value, write_json, write_text
 from graphdistill.core.plots import plot_condensation_curves, plot_training_curves
 from graphdistill.core.rundir import peak_memory_mib, prepare_folder, read_run_json
 from graphdistill.graph.condense import CONDENSERS, read_preset
@@ -131,7 +131,10 @@ def condense_run(spec: RunSpec, *, out: str | Path | None = None, data_root=None
                            device=device, **spec.hyper)
     budget, _ = condenser.plan(data)  # every input check, before any folder or long work
     out = Path(out) if out else RUNS_ROOT / f"{spec.dataset}-{spec.method}-{budget.size}-{spec.seed}"
-    identity = spec.identity(budget, source)
+    # The resolved configuration (presets included) is part of the identity: a changed preset
+    # must not silently resume or reuse a folder made under the old one.
+    identity = {**spec.identity(budget, source),
+                "config": as_json_value(dataclasses.asdict(condenser.resolved_config(data)))}
     prepare_folder(out, identity)
     if (out / "metrics.json").is_file():
         log(f"{out} is complete; delete metrics.json to evaluate again")

@@ -40,7 +40,8 @@ def test_condense_writes_a_complete_run_folder_and_evaluates_other_archs(data_ro
     assert set(json.loads((out / "metrics.json").read_text())["cross_arch"]) == {"sgc", "mlp"}
 
 
-def test_condense_with_gcond_writes_its_curves_and_the_labelled_weighted_graph(data_root, tmp_path, capsys):
+def test_condense_with_gcond_writes_its_curves_and_the_labelled_weighted_graph(data_root, tmp_path, capsys,
+                                                                              monkeypatch):
     out = tmp_path / "gcond"
     code, stdout, _ = run_cli(["condense", "cora", "--method", "gcond", "--budget", "14", "--out", str(out),
                                "--hp", "epochs=4", "--hp", "eval_every=2", "--hp", "outer=2",
@@ -55,6 +56,15 @@ def test_condense_with_gcond_writes_its_curves_and_the_labelled_weighted_graph(d
     assert graph.meta["config"]["inner"] == 15 and graph.meta["config"]["epochs"] == 4  # Cora preset + --hp
     assert graph.edge_weight is not None and graph.y.shape == (14,)
     assert graph.meta["selected_epoch"] in (2, 4) and len(graph.meta["val_curve"]) == 2
+    # A changed preset is a different run: the folder is refused, not silently reused.
+    from graphdistill.graph import gcond
+
+    original = gcond.load_presets
+    monkeypatch.setattr(gcond, "load_presets", lambda method: {**original(method), "cora": {"inner": 3}})
+    code, _, err = run_cli(["condense", "cora", "--method", "gcond", "--budget", "14", "--out", str(out),
+                            "--hp", "epochs=4", "--hp", "eval_every=2", "--hp", "outer=2",
+                            "--data-root", str(data_root), *SMALL], capsys)
+    assert code == 2 and "holds a different run (differs in config)" in err
 
 
 @pytest.mark.parametrize("args, message", [

@@ -135,3 +135,16 @@ def test_shared_chebnet_is_the_chebyshev_sum_of_the_low_pass_operator_with_one_w
     expected = sum(polys[:K]) @ (x @ lin.weight.t()) + lin.bias
     torch.testing.assert_close(model(x, GraphInput(12, ei, w)), expected, rtol=1e-5, atol=1e-5)
     assert sum(p.numel() for p in model.parameters()) == 6 * 3 + 3, "one weight for all orders"
+
+
+def test_sgc_mlp_propagates_the_mlp_logits_k_times():
+    from graphdistill.graph.models import SGCMLP
+
+    x, ei, w = small_graph()
+    a = to_dense_adj(ei, edge_attr=w, max_num_nodes=12)[0] + torch.eye(12)
+    d = a.sum(1).pow(-0.5)
+    op = d[:, None] * a * d[None, :]
+    model = SGCMLP(6, 3, hidden=8, dropout=0.0, K=2).eval()
+    first, second = model.layers
+    mlp = second(torch.relu(first(x)))
+    torch.testing.assert_close(model(x, GraphInput(12, ei, w)), op @ op @ mlp, rtol=1e-5, atol=1e-5)
