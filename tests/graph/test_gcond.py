@@ -112,12 +112,14 @@ def test_gcond_output_is_a_labelled_weighted_graph_with_the_allocated_classes(tm
         assert torch.equal(getattr(loaded, name), getattr(result, name))
 
 
-def test_same_seed_same_graph_and_resume_reproduces_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("sampling", [{}, {"real_fanouts": [3, 2]}], ids=["exact", "sampled-neighbours"])
+def test_same_seed_same_graph_and_resume_reproduces_an_uninterrupted_run(tmp_path, sampling):
     data = planted_graph()
-    first = GCond(budget=9, seed=3, **FAST).fit(data)
-    second = GCond(budget=9, seed=3, **FAST).fit(data)
+    fast = {**FAST, **sampling}
+    first = GCond(budget=9, seed=3, **fast).fit(data)
+    second = GCond(budget=9, seed=3, **fast).fit(data)
     assert torch.equal(first.x, second.x) and torch.equal(first.edge_weight, second.edge_weight)
-    assert not torch.equal(GCond(budget=9, seed=4, **FAST).fit(data).x, first.x)
+    assert not torch.equal(GCond(budget=9, seed=4, **fast).fit(data).x, first.x)
 
     class Interrupt(Exception):
         pass
@@ -128,10 +130,10 @@ def test_same_seed_same_graph_and_resume_reproduces_an_uninterrupted_run(tmp_pat
 
     checkpoint = Checkpoint(tmp_path / "condense.pt")
     with pytest.raises(Interrupt):
-        GCond(budget=9, seed=3, **FAST).fit(data, checkpoint=checkpoint, log=stop_after_first_checkpoint)
+        GCond(budget=9, seed=3, **fast).fit(data, checkpoint=checkpoint, log=stop_after_first_checkpoint)
     assert checkpoint.load()["epoch"] == 2
     messages = []
-    resumed = GCond(budget=9, seed=3, **FAST).fit(data, checkpoint=checkpoint, log=messages.append)
+    resumed = GCond(budget=9, seed=3, **fast).fit(data, checkpoint=checkpoint, log=messages.append)
     assert any("resuming condensation at epoch 2" in m for m in messages)
     assert torch.equal(resumed.x, first.x) and torch.equal(resumed.edge_weight, first.edge_weight)
 
