@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", type=Path)
     p.add_argument("--arch", default="gcn", help="comma-separated architectures, e.g. gcn,sgc,appnp,sage,cheb,gat,mlp")
     p.add_argument("--runs", type=int, default=None, help="models per architecture (default: the run's)")
+    p.add_argument("--dropout", type=float, default=None,
+                   help="dropout of the evaluated models (default 0.5; GCond's cross-architecture script uses 0)")
     p.add_argument("--device", default="auto")
     p.add_argument("--data-root", type=Path, default=None)
     p.add_argument("--no-progress", action="store_true")
@@ -298,7 +300,7 @@ def cmd_evaluate(args) -> int:
     from graphdistill.graph.run import evaluate_run_dir
 
     results = evaluate_run_dir(args.run_dir, _csv(args.arch), runs=args.runs, data_root=args.data_root,
-                               device=args.device, progress=not args.no_progress)
+                               dropout=args.dropout, device=args.device, progress=not args.no_progress)
     print("| architecture | test accuracy (%) | seconds |\n|---|---|---|")
     for arch, r in results.items():
         print(f"| {arch} | {100 * r['test_mean']:.2f} ± {100 * r['test_std']:.2f} | {r['seconds']:.1f} |")

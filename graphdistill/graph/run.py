@@ -240,8 +240,14 @@ def _environment(device: torch.device) -> dict:
 
 
 def evaluate_run_dir(run_dir: str | Path, archs: list[str], *, runs: int | None = None, data_root=None,
-                     device="auto", progress: bool = True, log=print) -> dict[str, dict]:
-    """Cross-architecture evaluation of a finished run folder; results go into metrics.json."""
+                     dropout: float | None = None, device="auto", progress: bool = True,
+                     log=print) -> dict[str, dict]:
+    """Cross-architecture evaluation of a finished run folder; results go into metrics.json.
+
+    ``dropout``: of the evaluated models (default: the evaluator's 0.5). GCond's own
+    cross-architecture script trains every model with dropout 0 on Cora and CiteSeer; results
+    with a non-default dropout are stored under ``"<arch>, dropout <p>"``.
+    """
     from graphdistill.graph.models import MODELS
 
     run_dir = Path(run_dir)
@@ -249,6 +255,9 @@ def evaluate_run_dir(run_dir: str | Path, archs: list[str], *, runs: int | None 
         MODELS.get(arch)
     if runs is not None and runs < 1:
         raise UserError(f"runs must be ≥ 1, got {runs}")
+    if dropout is not None and not 0 <= dropout < 1:
+        raise UserError(f"dropout must be in [0, 1), got {dropout}")
+    model_config = ModelConfig() if dropout is None else ModelConfig(dropout=dropout)
     if not (run_dir / "config.json").is_file():
         raise UserError(f"{run_dir} is not a run folder (no config.json); run `graphdistill condense` first")
     if not (run_dir / "metrics.json").is_file():
@@ -267,11 +276,12 @@ def evaluate_run_dir(run_dir: str | Path, archs: list[str], *, runs: int | None 
     for arch in archs:
         side = condensed.thresholded(EDGE_THRESHOLDS.get(arch, 0.0)).to_side(device)
         summary = task.evaluate(side, runs=runs or identity["runs"], seed=identity["seed"],
-                                model_config=ModelConfig(arch=arch),
+                                model_config=dataclasses.replace(model_config, arch=arch),
                                 train_config=evaluation_config(identity["dataset"], identity["epochs"]),
                                 progress=_progress(progress, f"evaluating {arch}"))
-        results[arch] = summary.to_dict()
-        log(f"{arch}: {summary.describe()} %")
+        key = arch if model_config.dropout == ModelConfig.dropout else f"{arch}, dropout {model_config.dropout:g}"
+        results[key] = {**summary.to_dict(), "dropout": model_config.dropout}
+        log(f"{key}: {summary.describe()} %")
     metrics_path = run_dir / "metrics.json"
     metrics = read_run_json(metrics_path)
     metrics.setdefault("cross_arch", {}).update(results)

@@ -38,6 +38,13 @@ def test_condense_writes_a_complete_run_folder_and_evaluates_other_archs(data_ro
                                "--data-root", str(data_root), "--no-progress"], capsys)
     assert code == 0 and "| sgc |" in stdout
     assert set(json.loads((out / "metrics.json").read_text())["cross_arch"]) == {"sgc", "mlp"}
+    code, stdout, _ = run_cli(["evaluate", str(out), "--arch", "mlp", "--runs", "1", "--dropout", "0",
+                               "--data-root", str(data_root), "--no-progress"], capsys)
+    cross = json.loads((out / "metrics.json").read_text())["cross_arch"]
+    assert code == 0 and "| mlp, dropout 0 |" in stdout and cross["mlp, dropout 0"]["dropout"] == 0.0
+    assert set(cross) == {"sgc", "mlp", "mlp, dropout 0"}  # the default-protocol rows are kept apart
+    code, _, err = run_cli(["evaluate", str(out), "--dropout", "1.5"], capsys)
+    assert code == 2 and "dropout must be in [0, 1)" in err
 
 
 def test_condense_with_gcond_writes_its_curves_and_the_labelled_weighted_graph(data_root, tmp_path, capsys,

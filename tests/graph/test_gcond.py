@@ -77,6 +77,8 @@ def test_label_smoothness_is_zero_for_edges_inside_classes_only():
 def test_presets_apply_by_dataset_and_explicit_values_win(cora):
     assert GCond(budget=70).resolved_config(cora).inner == 15
     assert GCond(budget=70).resolved_config(cora).lr_feat == 1e-4
+    assert GCond(budget=70).resolved_config(cora).real_fanouts == (10, 5)  # the reference's real-side sampler
+    assert GCond(budget=70, real_fanouts=None).resolved_config(cora).real_fanouts is None
     assert GCond(budget=70, inner=4).resolved_config(cora).inner == 4
     planted = planted_graph()
     assert GCond(budget=10).resolved_config(planted).inner == 10  # transductive default
