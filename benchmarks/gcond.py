@@ -5,7 +5,8 @@
 
 Every cell is one ``graphdistill condense`` command in its own process (so its peak memory is
 its own), with the method's per-dataset preset and the GCond evaluation protocol (5 GCN
-evaluation runs). Run folders stay under ``--out``; rerunning resumes or reuses them.
+evaluation runs). Run folders stay under ``--out``; rerunning resumes or reuses them (a folder
+made under other settings — e.g. before a preset changed — is refused: give another ``--out``).
 ``--cross-arch`` also evaluates the Cora 70-node graphs with SGC, APPNP, GraphSAGE, ChebNet,
 MLP and GAT — under our evaluator (dropout 0.5) and under GCond's cross-architecture protocol
 (every model, GCN included, trained with dropout 0, as its ``tester_other_arcs.py`` on Cora).
@@ -60,7 +61,8 @@ def run_cell(dataset: str, method: str, budget: int, seed: int, args) -> dict:
     metrics = json.loads((out / "metrics.json").read_text())
     if args.cross_arch and dataset == "cora" and budget == 70:
         for suffix, archs, extra in (("", CROSS_ARCHS.split(","), []),
-                                     (GCOND_PROTOCOL, ["gcn", *CROSS_ARCHS.split(",")], ["--dropout", "0"])):
+                                     (GCOND_PROTOCOL, [a for a in ["gcn", *CROSS_ARCHS.split(",")] if a != "sgc"],
+                                      ["--dropout", "0"])):  # linear SGC has no dropout: one row covers both
             missing = [a for a in archs if a + suffix not in metrics.get("cross_arch", {})]
             if missing:
                 subprocess.run([sys.executable, "-m", "graphdistill.cli", "evaluate", str(out), "--arch",
@@ -70,6 +72,7 @@ def run_cell(dataset: str, method: str, budget: int, seed: int, args) -> dict:
     meta = CondensedGraph.load(out).meta
     metrics["select"] = meta.get("config", {}).get("select", "last")
     metrics["kept_epoch"] = meta.get("selected_epoch", meta.get("config", {}).get("epochs"))
+    metrics["real_fanouts"] = meta.get("config", {}).get("real_fanouts")
     return metrics
 
 
@@ -91,15 +94,21 @@ def cross_arch_table(rows: list[dict], suffix: str = "") -> str:
     """One row per graph with cross-architecture results: GCN, then every model of CROSS_ARCHS
     (``suffix``: the protocol's key suffix; the GCN cell of the default protocol is the run's own)."""
     archs = ["gcn"] + CROSS_ARCHS.split(",")
-    lines = ["| method | seed | where | " + " | ".join(archs) + " |", "|---|---|---|" + "---|" * len(archs)]
+    lines = ["| method | seed | where | real side | " + " | ".join(archs) + " |",
+             "|---|---|---|---|" + "---|" * len(archs)]
     for r in rows:
         cross = r.get("cross_arch", {})
         if not any(a + suffix in cross for a in archs):
             continue
         scores = {**({"gcn": r} if not suffix else {}), **{a: cross[a + suffix] for a in archs if a + suffix in cross}}
+        if suffix and "sgc" in cross:
+            scores["sgc"] = cross["sgc"]  # no dropout in linear SGC: the same model under both protocols
         cells = [f"{100 * scores[a]['test_mean']:.2f} ± {100 * scores[a]['test_std']:.2f}" if a in scores else "—"
                  for a in archs]
-        lines.append(f"| {r['method']} | {r['seed']} | {r.get('where', '')} | " + " | ".join(cells) + " |")
+        fanouts = r.get("real_fanouts", "?")
+        real_side = "exact" if fanouts is None else f"sampled {fanouts}" if fanouts != "?" else "?"
+        lines.append(f"| {r['method']} | {r['seed']} | {r.get('where', '')} | {real_side} | "
+                     + " | ".join(cells) + " |")
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
@@ -155,7 +164,8 @@ def save(rows: list[dict], args, seconds: float) -> str:
     keyed.update({_key(r): r for r in rows})
     rows = sorted(keyed.values(), key=lambda r: (r["dataset"], r["budget"], r["method"], r["seed"]))
     write_json(path, {"rows": rows, "machine": machine, "last_wall_seconds": seconds})
-    report = f"# GCond benchmark ({args.tag})\n\nMachine: {machine}\n\n{table(rows)}\n" + cross_arch_section(rows)
+    report = (f"# GCond benchmark ({args.tag})\n\nMachine: {machine}\n\n{table(rows)}\n"
+              + cross_arch_section([{**r, "where": args.tag} for r in rows]))
     write_text(Path("benchmarks") / f"GCOND-{args.tag}.md", report)
     return report
 

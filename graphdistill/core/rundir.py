@@ -28,6 +28,10 @@ def prepare_folder(out: Path, identity: dict) -> None:
     if config.is_file():
         previous = read_run_json(config).get("identity")
         if previous != identity:
+            if isinstance(previous, dict) and "config" in identity and "config" not in previous:
+                raise UserError(f"output folder {out} was made by an older graphdistill that did not record the "
+                                "method's resolved settings, so it cannot be checked against this run; "
+                                "choose another --out or delete that folder")
             changed = sorted(k for k in identity if previous is None or previous.get(k) != identity[k])
             raise UserError(f"output folder {out} holds a different run (differs in {', '.join(changed)}); "
                             "choose another --out or delete that folder")

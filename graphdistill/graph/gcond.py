@@ -479,8 +479,18 @@ class GCond(NodeCondenser):
         self.explicit = dict(hyper)
 
     def resolved_config(self, data: Data) -> NodeCondensationConfig:
-        """The preset for ``data`` overridden by the explicitly passed hyper-parameters."""
+        """The preset for ``data`` overridden by the explicitly passed hyper-parameters.
+
+        A preset's ``real_fanouts`` (one fan-out per hop of the SGC matching model) yields to an
+        explicit matching model or number of hops it cannot serve: such runs use exact propagation.
+        """
         values = {**preset_for(self.preset_name, data), **self.explicit, **self.fixed}
+        if "real_fanouts" in values and "real_fanouts" not in self.explicit:
+            defaults = {f.name: f.default for f in dataclasses.fields(self.Config)}
+            model = values.get("matching_model", defaults.get("matching_model"))
+            hops = values.get("hops", defaults.get("hops"))
+            if values["real_fanouts"] is not None and (model != "sgc" or len(values["real_fanouts"]) != hops):
+                values["real_fanouts"] = None
         return build_config(self.Config, values, owner=self.name)
 
     def fit(self, data: Data, **kwargs) -> CondensedGraph:

@@ -79,7 +79,8 @@ def graph_condense_run(dataset: str, method: str, graphs_per_class: int | None, 
     identity = {"dataset": dataset, "method": method, "graphs_per_class": None if method == WHOLE else graphs_per_class,
                 "seed": seed, "runs": runs, "hyper": hyper}
     if method == "doscond":  # the preset-resolved settings, so that a changed preset is a new run
-        identity["config"] = as_json_value(dataclasses.asdict(condenser.resolved_config(dataset)))
+        identity["config"] = dataclasses.asdict(condenser.resolved_config(dataset))
+    identity = as_json_value(identity)  # as it reads back from config.json (tuples become lists)
     prepare_folder(out, identity)
     if (out / "metrics.json").is_file():
         log(f"{out} is complete; delete metrics.json to evaluate again")

@@ -133,8 +133,8 @@ def condense_run(spec: RunSpec, *, out: str | Path | None = None, data_root=None
     out = Path(out) if out else RUNS_ROOT / f"{spec.dataset}-{spec.method}-{budget.size}-{spec.seed}"
     # The resolved configuration (presets included) is part of the identity: a changed preset
     # must not silently resume or reuse a folder made under the old one.
-    identity = {**spec.identity(budget, source),
-                "config": as_json_value(dataclasses.asdict(condenser.resolved_config(data)))}
+    identity = as_json_value({**spec.identity(budget, source),
+                              "config": dataclasses.asdict(condenser.resolved_config(data))})
     prepare_folder(out, identity)
     if (out / "metrics.json").is_file():
         log(f"{out} is complete; delete metrics.json to evaluate again")

@@ -79,6 +79,11 @@ def test_presets_apply_by_dataset_and_explicit_values_win(cora):
     assert GCond(budget=70).resolved_config(cora).lr_feat == 1e-4
     assert GCond(budget=70).resolved_config(cora).real_fanouts == (10, 5)  # the reference's real-side sampler
     assert GCond(budget=70, real_fanouts=None).resolved_config(cora).real_fanouts is None
+    # the preset's sampler yields to settings it cannot serve: exact propagation then
+    assert GCond(budget=70, matching_model="gcn").resolved_config(cora).real_fanouts is None
+    assert GCond(budget=70, hops=3).resolved_config(cora).real_fanouts is None
+    with pytest.raises(UserError, match="SGC matching model only"):  # explicit conflicts still fail
+        GCond(budget=70, matching_model="gcn", real_fanouts=[10, 5])
     assert GCond(budget=70, inner=4).resolved_config(cora).inner == 4
     planted = planted_graph()
     assert GCond(budget=10).resolved_config(planted).inner == 10  # transductive default
