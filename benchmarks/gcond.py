@@ -106,7 +106,7 @@ def cross_arch_table(rows: list[dict], suffix: str = "") -> str:
         cells = [f"{100 * scores[a]['test_mean']:.2f} ± {100 * scores[a]['test_std']:.2f}" if a in scores else "—"
                  for a in archs]
         fanouts = r.get("real_fanouts", "?")
-        real_side = "exact" if fanouts is None else f"sampled {fanouts}" if fanouts != "?" else "?"
+        real_side = "exact" if fanouts is None else f"sampled {list(fanouts)}" if fanouts != "?" else "?"
         lines.append(f"| {r['method']} | {r['seed']} | {r.get('where', '')} | {real_side} | "
                      + " | ".join(cells) + " |")
     return "\n".join(lines) if len(lines) > 2 else ""
