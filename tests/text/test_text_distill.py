@@ -4,9 +4,10 @@ import pytest
 import torch
 
 from graphdistill.core.checkpoint import Checkpoint
+from graphdistill.core.clustering import kmeans
 from graphdistill.core.errors import UserError
 from graphdistill.text.data import stratified_split
-from graphdistill.text.distill import EmbeddedCorpus, SyntheticText, TextDDConfig, TextDistiller
+from graphdistill.text.distill import EmbeddedCorpus, SyntheticText, TextDDConfig, TextDistiller, block_deviations
 from graphdistill.text.evaluate import EvalConfig, evaluate_real, evaluate_synthetic, random_real
 from graphdistill.text.learners import LEARNERS, build_learner
 
@@ -54,15 +55,32 @@ def test_each_objective_moves_the_sequences_and_is_deterministic(split, objectiv
 
 def test_centroid_init_repeats_the_class_mean_and_real_init_copies_documents(split):
     real, _ = split
-    syn = TextDistiller(_small(segments=1)).initial(real)
+    syn = TextDistiller(_small(segments=1, texture=0.0)).initial(real)
     for c, members in enumerate(real.class_members()):
         mean = real.document_means(members).mean(0)
         assert torch.allclose(syn.sequences[c], mean.expand(real.length, -1), atol=1e-5)
-    blocks = TextDistiller(_small(segments=3)).initial(real).sequences[0]
+    blocks = TextDistiller(_small(segments=3, texture=0.0)).initial(real).sequences[0]
     assert len(torch.unique(blocks, dim=0)) == 3  # three blocks of four equal positions
     copied = TextDistiller(_small(init="real")).initial(real)
     index = torch.tensor(copied.meta["init_documents"])
     assert torch.equal(copied.sequences, real.embed(index)) and torch.equal(real.labels[index], copied.classes_of)
+
+
+def test_centroid_texture_adds_a_central_documents_deviations(split):
+    real, _ = split
+    flat, light, strong = (TextDistiller(_small(segments=2, texture=t)).initial(real).sequences for t in (0.0, 0.3, 0.6))
+    assert torch.allclose(strong - flat, 2 * (light - flat), atol=1e-5)  # linear in the texture weight
+    members = real.class_members()[0]
+    means = real.document_means(members)
+    assignment, centres = kmeans(means, 2, generator=torch.Generator().manual_seed(0))
+    deviations = block_deviations(real, members, means, assignment, centres)
+    assert deviations.shape == (2, real.length, real.space.dim)
+    assert torch.allclose(deviations.sum(1), torch.zeros(2, real.space.dim), atol=1e-4)  # zero mean over tokens
+    for group, deviation in enumerate(deviations):  # each is a member document's tokens minus its mean
+        doc = members[assignment == group][torch.cdist(centres[group:group + 1], means[assignment == group]).argmin()]
+        tokens = (real.ids[doc] != real.space.pad_id).unsqueeze(1)
+        expected = (real.embed(doc.view(1))[0] - real.document_means(doc.view(1))) * tokens
+        assert torch.allclose(deviation, expected, atol=1e-5)
 
 
 def test_resume_from_checkpoint_is_identical(split, tmp_path):
