@@ -39,6 +39,8 @@ def report(folders: list[Path]) -> str:
         if not metrics_path.is_file():
             continue
         m = json.loads(metrics_path.read_text())
+        if "per_class" not in m:  # still evaluating: rows are written one by one, the summary at the end
+            continue
         m["folder"] = folder.name
         rows.append(m)
     results = HERE / "results" / "text-bbc-cpu.json"

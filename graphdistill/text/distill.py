@@ -171,7 +171,7 @@ class TextDDConfig:
     objective: str = "meta"
     init: str = "centroid"  # "centroid": k-means groups' mean word pieces in blocks; "real": random documents
     segments: int = 16  # centroid init: blocks (k-means groups) per sequence, fewer if a class is small
-    texture: float = 0.3  # centroid init: weight of a real document's word-piece deviations added to each block
+    texture: float = 0.0  # centroid init: weight of a central document's word-piece deviations added to each block
     learner: str = "textcnn"
     iterations: int = 300
     lr_sequences: float = 0.05  # Adam on the (unit-scale) embedding matrices
@@ -339,14 +339,15 @@ class TextDistiller:
         """The starting synthetic set (``config.init``).
 
         ``"real"``: ``per_class`` random distinct documents of each class, as embedded. ``"centroid"``:
-        each class's documents are split into ``per_class`` × ``segments`` groups by k-means on their mean word-piece
-        embeddings; a group's block is its centre (the mean of its documents' mean embeddings)
-        repeated at every position — with one group, the minimiser of the linear-kernel MMD between
+        each class's documents are split into ``per_class`` × ``segments`` groups by k-means on their
+        mean word-piece embeddings; a group's block is its centre (the mean of its documents' mean
+        embeddings) repeated at every position — with one group, the minimiser of the linear-kernel MMD between
         the class's word-piece distribution and the sequence's — plus ``texture`` × the word-piece
         deviations of the group's most central document. Flat blocks alone train TextCNNs whose
         accuracy on real text varies by several points with the learner's initialisation;
         the deviations give the windows real text's variation (BBC, 10 per class, validation
-        split: 89.8 → 92.3 % at texture 0.3 over the same five learners, each of them higher).
+        split: 89.8 → 92.3 % at texture 0.3 over the same five learners, each of them higher; at 1
+        per class they lower it, so the weight is a per-budget preset, ``text/presets.json``).
         """
         cfg = self.config
         check_budget(real, cfg.per_class)

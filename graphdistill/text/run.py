@@ -14,8 +14,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import asdict, replace
+from importlib import resources
 from pathlib import Path
 
 from graphdistill.core.checkpoint import Checkpoint
@@ -47,6 +49,12 @@ def find_model_folder(model: str | os.PathLike | None, data_root: str | os.PathL
                     "(a Hugging Face BERT-style folder with tokenizer.json/vocab.txt and model.safetensors)")
 
 
+def text_preset(dataset: str, per_class: int) -> dict:
+    """Settings chosen for ``dataset`` at ``per_class`` (``text/presets.json``; empty if none)."""
+    presets = json.loads(resources.files("graphdistill.text").joinpath("presets.json").read_text())
+    return dict(presets.get(Path(dataset).stem.lower(), {}).get(str(per_class), {}))
+
+
 def load_split(dataset: str, space: EmbeddingSpace, length: int, data_root=None, split_seed: int = 0
                ) -> tuple[EmbeddedCorpus, EmbeddedCorpus]:
     """The seeded stratified 80/20 split of a corpus, tokenised to ``length`` word pieces."""
@@ -71,7 +79,8 @@ def text_condense_run(dataset: str = "bbc", per_class: int = 1, *, hyper: dict |
                       runs: int = 5, eval_steps: int = 300, full_epochs: int = 5, with_full: bool = True,
                       cross: tuple[str, ...] = CROSS_LEARNERS, log=print) -> dict:
     """Distil ``dataset`` to ``per_class`` sequences per class and evaluate; see the module docstring."""
-    config = build_config(TextDDConfig, {**(hyper or {}), "per_class": per_class, "seed": seed}, "text-dd")
+    settings = {**text_preset(dataset, per_class), **(hyper or {}), "per_class": per_class, "seed": seed}
+    config = build_config(TextDDConfig, settings, "text-dd")
     evaluation = EvalConfig(steps=eval_steps, runs=runs, seed=seed)
     space = EmbeddingSpace.from_folder(find_model_folder(model, data_root))
     real, test = load_split(dataset, space, length, data_root)
@@ -118,7 +127,7 @@ def text_condense_run(dataset: str = "bbc", per_class: int = 1, *, hyper: dict |
     metrics.update({"dataset": dataset, "per_class": per_class, "budget": per_class * real.num_classes,
                     "train_documents": len(real), "test_documents": len(test),
                     "objective": config.objective if config.iterations else "none (initialisation only)",
-                    "init": config.init, "segments": config.segments,
+                    "init": config.init, "segments": config.segments, "texture": config.texture,
                     "learner": learner, "condense_seconds": syn.meta["seconds"],
                     "evaluate_seconds": sum(r["seconds"] for r in rows.values()),
                     **{k: max(v, metrics.get(k, 0.0)) for k, v in peak_memory_mib().items()}})

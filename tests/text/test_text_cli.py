@@ -51,3 +51,18 @@ def test_condense_text_bad_input(tmp_path, corpus_csv, model_folder, capsys):
         method = [] if "--method" in extra else ["--method", "text-dd"]
         code, _, err = run_cli(["condense", str(corpus_csv), *method, *extra], capsys)
         assert code == 2 and message in err, err
+
+
+def test_budget_presets_apply_unless_overridden(tmp_path, corpus_csv, model_folder, capsys, monkeypatch):
+    from graphdistill.text import run as text_run
+
+    assert text_run.text_preset("bbc", 10) == {"texture": 0.3}  # the shipped BBC preset
+    assert text_run.text_preset("bbc", 1) == {} and text_run.text_preset("data/other.csv", 10) == {}
+    monkeypatch.setattr(text_run, "text_preset", lambda dataset, per_class: {"texture": 0.5})
+    fast = [*FAST, "--hp", "iterations=0"]
+    for extra, expected in (([], 0.5), (["--hp", "texture=0"], 0.0)):
+        out = tmp_path / f"run-{expected}"
+        code, _, _ = run_cli(["condense", str(corpus_csv), "--method", "text-dd", "--per-class", "1", "--model",
+                              str(model_folder), "--out", str(out), *fast, *extra], capsys)
+        assert code == 0
+        assert json.loads((out / "config.json").read_text())["identity"]["config"]["texture"] == expected

@@ -68,7 +68,8 @@ def test_centroid_init_repeats_the_class_mean_and_real_init_copies_documents(spl
 
 def test_centroid_texture_adds_a_central_documents_deviations(split):
     real, _ = split
-    flat, light, strong = (TextDistiller(_small(segments=2, texture=t)).initial(real).sequences for t in (0.0, 0.3, 0.6))
+    flat, light, strong = (TextDistiller(_small(segments=2, texture=t)).initial(real).sequences
+                           for t in (0.0, 0.3, 0.6))
     assert torch.allclose(strong - flat, 2 * (light - flat), atol=1e-5)  # linear in the texture weight
     members = real.class_members()[0]
     means = real.document_means(members)
