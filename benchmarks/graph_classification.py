@@ -26,7 +26,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from graphdistill.core.io import carried_rows, read_json, write_json, write_text  # noqa: E402
+from graphdistill.core.io import write_json, write_rows_keeping_earlier, write_text  # noqa: E402
 from graphdistill.graph.graph_run import graph_condense_run  # noqa: E402
 from graphdistill.graph.run import RunSpec, condense_run  # noqa: E402
 
@@ -90,11 +90,8 @@ def report() -> None:
         m = json.loads(metrics.read_text())
         m["folder"] = metrics.parent.name
         rows.append(m)
-    results = HERE / "results" / "graphcls-cpu.json"
-    if results.is_file():  # keep the cells measured on earlier machines (run folders are not in the repo)
-        rows += carried_rows(read_json(results), {m["folder"] for m in rows}, "folder", results.name)
-        rows.sort(key=lambda m: m["folder"])
-    write_json(results, rows)
+    # run folders stay out of the repository: keep the cells measured on earlier machines
+    rows = write_rows_keeping_earlier(HERE / "results" / "graphcls-cpu.json", rows, "folder")
     groups: dict[tuple, list[dict]] = {}
     for m in rows:
         size = m.get("graphs_per_class") or m.get("budget") or "all"

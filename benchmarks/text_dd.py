@@ -21,7 +21,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from graphdistill.core.io import carried_rows, read_json, write_json, write_text  # noqa: E402
+from graphdistill.core.io import write_rows_keeping_earlier, write_text  # noqa: E402
 from graphdistill.text.run import text_condense_run  # noqa: E402
 
 RUNS = HERE / "runs" / "text"
@@ -43,11 +43,8 @@ def report(folders: list[Path]) -> str:
             continue
         m["folder"] = folder.name
         rows.append(m)
-    results = HERE / "results" / "text-bbc-cpu.json"
-    if results.is_file():
-        rows += carried_rows(read_json(results), {m["folder"] for m in rows}, "folder", results.name)
-        rows.sort(key=lambda m: m["folder"])
-    write_json(results, rows)
+    # run folders stay out of the repository: keep the cells measured on earlier machines
+    rows = write_rows_keeping_earlier(HERE / "results" / "text-bbc-cpu.json", rows, "folder")
     lines = ["# Text distillation on BBC News (issue 9)", "",
              "Measured with `benchmarks/text_dd.py` on the 2-core CPU machine (torch 2.13.0 CPU). Split: "
              "stratified 80/20 with seed 0 (1781 / 444 documents); MiniLM-L6 word-piece embeddings, 128 word "

@@ -69,6 +69,17 @@ def carried_rows(rows: list[dict], present: set, key: str, source: str) -> list[
     return [{**r, "carried_from": r.get("carried_from", source)} for r in rows if r[key] not in present]
 
 
+def write_rows_keeping_earlier(path: str | os.PathLike, rows: list[dict], key: str) -> list[dict]:
+    """Write ``rows`` (a JSON list) to ``path`` together with the rows the file already held for keys
+    not in ``rows`` (see :func:`carried_rows`), sorted by ``key``; returns what was written."""
+    path = Path(path)
+    if path.is_file():
+        rows = rows + carried_rows(read_json(path), {r[key] for r in rows}, key, path.name)
+        rows.sort(key=lambda r: r[key])
+    write_json(path, rows)
+    return rows
+
+
 def load_torch(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Any:
     """Load a file written by :func:`save_torch` without executing arbitrary pickled code."""
     return torch.load(path, map_location=map_location, weights_only=True)

@@ -5,7 +5,14 @@ import torch
 
 from graphdistill.core.checkpoint import Checkpoint
 from graphdistill.core.errors import UserError
-from graphdistill.core.io import atomic_open, carried_rows, leftover_partials, read_json, write_json
+from graphdistill.core.io import (
+    atomic_open,
+    carried_rows,
+    leftover_partials,
+    read_json,
+    write_json,
+    write_rows_keeping_earlier,
+)
 
 
 def test_failed_write_leaves_old_file_and_no_partial(tmp_path):
@@ -55,3 +62,12 @@ def test_carried_rows_keeps_only_cells_not_measured_again_and_marks_them():
     assert kept[0]["carried_from"] == "results.json"
     assert kept[1]["carried_from"] == "older.json"  # the first source is kept
     assert "carried_from" not in previous[1]  # the input rows are not modified
+
+
+def test_write_rows_keeping_earlier_merges_with_the_file(tmp_path):
+    path = tmp_path / "results.json"
+    write_rows_keeping_earlier(path, [{"folder": "b", "x": 1}, {"folder": "a", "x": 2}], "folder")
+    written = write_rows_keeping_earlier(path, [{"folder": "c", "x": 3}, {"folder": "a", "x": 4}], "folder")
+    assert [(r["folder"], r["x"]) for r in written] == [("a", 4), ("b", 1), ("c", 3)]
+    assert read_json(path) == written and written[1]["carried_from"] == "results.json"
+    assert "carried_from" not in written[0]
