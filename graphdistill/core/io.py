@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from importlib import resources
 from pathlib import Path
 from typing import IO, Any
 
@@ -67,6 +68,11 @@ def carried_rows(rows: list[dict], present: set, key: str, source: str) -> list[
     ``carried_from=source``. Benchmark run folders stay out of the repository, so a report written on
     a new machine keeps the measured cells it cannot see instead of dropping them."""
     return [{**r, "carried_from": r.get("carried_from", source)} for r in rows if r[key] not in present]
+
+
+def read_package_json(package: str, *parts: str) -> Any:
+    """A JSON file shipped inside ``package`` (package data, e.g. per-dataset presets)."""
+    return json.loads(resources.files(package).joinpath(*parts).read_text())
 
 
 def write_rows_keeping_earlier(path: str | os.PathLike, rows: list[dict], key: str) -> list[dict]:

@@ -14,9 +14,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
-import json
 from abc import ABC, abstractmethod
-from importlib import resources
 from typing import Any, ClassVar
 
 import torch
@@ -27,6 +25,7 @@ from graphdistill.core.checkpoint import Checkpoint
 from graphdistill.core.config import build_config
 from graphdistill.core.device import resolve_device
 from graphdistill.core.errors import UserError
+from graphdistill.core.io import read_package_json
 from graphdistill.core.registry import Registry
 from graphdistill.core.seed import seed_everything
 from graphdistill.graph.condensed import CondensedGraph
@@ -149,4 +148,4 @@ def condenser(name: str):
 
 def read_preset(file_name: str) -> dict[str, Any]:
     """A JSON preset shipped in ``graphdistill/graph/presets/`` (package data)."""
-    return json.loads(resources.files("graphdistill.graph").joinpath("presets", file_name).read_text())
+    return read_package_json("graphdistill.graph", "presets", file_name)

@@ -14,16 +14,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, replace
-from importlib import resources
 from pathlib import Path
 
 from graphdistill.core.checkpoint import Checkpoint
 from graphdistill.core.config import build_config
 from graphdistill.core.errors import UserError
-from graphdistill.core.io import write_json, write_text
+from graphdistill.core.io import read_package_json, write_json, write_text
 from graphdistill.core.plots import plot_series
 from graphdistill.core.rundir import peak_memory_mib, prepare_folder, read_run_json
 from graphdistill.core.seed import derive_seed
@@ -51,7 +49,7 @@ def find_model_folder(model: str | os.PathLike | None, data_root: str | os.PathL
 
 def text_preset(dataset: str, per_class: int) -> dict:
     """Settings chosen for ``dataset`` at ``per_class`` (``text/presets.json``; empty if none)."""
-    presets = json.loads(resources.files("graphdistill.text").joinpath("presets.json").read_text())
+    presets = read_package_json("graphdistill.text", "presets.json")
     return dict(presets.get(Path(dataset).stem.lower(), {}).get(str(per_class), {}))
 
 
