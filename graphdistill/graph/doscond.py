@@ -1,8 +1,11 @@
 """DosCond for graph classification: one-step gradient matching of Bernoulli-structured graphs.
 
 Jin, Tang, Jiang, Li, Zhang, Tang & Yin, "Condensing Graphs via One-Step Gradient Matching",
-KDD 2022. Per class, k synthetic graphs of n nodes (n = the dataset's mean node count) with
-learnable node features X (G, n, F) and edge logits Ω (G, n, n). Every iteration:
+KDD 2022. Per class, k synthetic graphs of n nodes with learnable node features X (G, n, F) and
+edge logits Ω (G, n, n). n is the mean node count of the whole dataset (``nodes_from="dataset"``,
+the reference code) or, per class, of that class's training graphs (``"class"``: smaller graphs
+for classes of small graphs; the graphs are then padded to the largest class's n with masked
+nodes that have no edges and no readout). Every iteration:
 
 1. sample each synthetic adjacency from its edge distribution through the binary concrete
    relaxation (:func:`~graphdistill.core.relaxed.binary_concrete`, symmetric, no self loops),
@@ -17,8 +20,8 @@ learnable node features X (G, n, F) and edge logits Ω (G, n, n). Every iteratio
 
 Initialisation (``init="real"``): each synthetic graph copies a random real training graph of its
 class with at most n nodes (as the reference; any graph, truncated, when a class has too few),
-padded with isolated zero-feature nodes, with Ω = 10·A − 5. Output:
-discrete graphs, A = 1[σ(sym Ω) > ½] (the most likely graph, as the reference code evaluates
+padded to n with isolated zero-feature nodes, with Ω = 10·A − 5. Output:
+discrete graphs of n nodes each, A = 1[σ(sym Ω) > ½] (the most likely graph, as the reference code evaluates
 it; documented alternative: one sample), as a :class:`~graphdistill.graph.graph_set.CondensedGraphSet`.
 
 As in the reference, the temperature counter counts sampling calls — one per matching step,
@@ -61,6 +64,7 @@ from graphdistill.graph.graph_task import GRAPH_TRAIN_CONFIG, GraphModelConfig, 
 from graphdistill.graph.packed import DENSE_MAX_NODES, DensePropagation, PackedGraphs, gcn_propagation
 
 INITS = ("real", "random")
+NODE_COUNTS = ("dataset", "class")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +85,9 @@ class DosCondConfig:
         distance: gradient distance (``mse`` as the paper; ``layerwise``, ``cosine``).
         beta: weight of the sparsity regulariser.
         tau_start, tau_end, tau_calls: temperature schedule over sampling calls.
-        nodes: nodes per synthetic graph (0: the dataset's mean node count).
+        nodes: nodes per synthetic graph (0: a mean node count, as ``nodes_from`` says).
+        nodes_from: ``"dataset"`` (the mean node count of all graphs, as the reference code) or
+            ``"class"`` (each class's graphs get the mean node count of its training graphs).
         init: ``"real"`` (copies of real graphs) or ``"random"`` (Gaussian features, Ω = 0).
         threshold: edges with σ(Ω) above it are kept in the output graphs.
         checkpoint_every: iterations between checkpoints.
@@ -108,6 +114,7 @@ class DosCondConfig:
     tau_end: float = 0.01
     tau_calls: int = 200
     nodes: int = 0
+    nodes_from: str = "dataset"
     init: str = "real"
     threshold: float = 0.5
     checkpoint_every: int = 100
@@ -123,6 +130,8 @@ class DosCondConfig:
             raise UserError("learning rates and temperatures must be > 0")
         if self.init not in INITS:
             raise UserError(f"init must be one of {INITS}, got {self.init!r}")
+        if self.nodes_from not in NODE_COUNTS:
+            raise UserError(f"nodes_from must be one of {NODE_COUNTS}, got {self.nodes_from!r}")
         if self.eval_every < 0 or self.select not in ("last", "val") or (self.select == "val" and not self.eval_every):
             raise UserError("select must be 'last' or 'val' (the latter with eval_every > 0); eval_every ≥ 0")
         if not 0 < self.threshold < 1:
@@ -131,17 +140,40 @@ class DosCondConfig:
 
 
 class SyntheticGraphs(nn.Module):
-    """Learnable features (G, n, F) and edge logits (G, n, n) with fixed labels (G,)."""
+    """Learnable features (G, n, F) and edge logits (G, n, n) with fixed labels (G,) and node
+    counts (G,) ≤ n: graph g consists of its first ``sizes[g]`` nodes, the rest is padding that
+    never gets an edge."""
 
-    def __init__(self, x: torch.Tensor, logits: torch.Tensor, y: torch.Tensor) -> None:
+    def __init__(self, x: torch.Tensor, logits: torch.Tensor, y: torch.Tensor,
+                 sizes: torch.Tensor | None = None) -> None:
         super().__init__()
         self.x = nn.Parameter(x.clone())
         self.logits = nn.Parameter(logits.clone())
         self.register_buffer("y", y.clone())
+        sizes = torch.full_like(y, x.shape[1]) if sizes is None else sizes.to(y)
+        self.register_buffer("node_mask", (torch.arange(x.shape[1], device=x.device) < sizes.unsqueeze(1)).to(x))
+        pairs = self.node_mask.unsqueeze(2) * self.node_mask.unsqueeze(1)
+        self.register_buffer("edge_mask", pairs * (1 - torch.eye(x.shape[1], dtype=x.dtype, device=x.device)),
+                             persistent=False)
+
+    @property
+    def sizes(self) -> torch.Tensor:
+        """(G,) nodes of each graph."""
+        return self.node_mask.sum(1).long()
 
     def edge_probabilities(self) -> torch.Tensor:
+        """(G, n, n) σ(sym Ω), zero on the diagonal and at padding nodes."""
         sym = (self.logits + self.logits.transpose(-1, -2)) / 2
-        return torch.sigmoid(sym) * (1 - torch.eye(sym.shape[-1], dtype=sym.dtype, device=sym.device))
+        return torch.sigmoid(sym) * self.edge_mask
+
+    def density(self) -> torch.Tensor:
+        """Mean edge probability over each graph's own n_g² node pairs (diagonal included)."""
+        return self.edge_probabilities().sum() / self.sizes.square().sum()
+
+    def packed(self, adj: torch.Tensor, *, detach: bool = False) -> PackedGraphs:
+        """The graphs with adjacency ``adj`` (G, n, n; zero at padding nodes) for a GNN forward."""
+        x = self.x.detach() if detach else self.x
+        return PackedGraphs.from_dense(x, adj, self.y, self.node_mask)
 
     def discrete(self, threshold: float) -> torch.Tensor:
         """The most likely graphs: 1[σ(sym Ω) > threshold], zero diagonal, (G, n, n)."""
@@ -181,16 +213,16 @@ class _GraphMatchingProblem:
         tau = annealed_temperature(self.calls, start=self.cfg.tau_start, end=self.cfg.tau_end,
                                    steps=self.cfg.tau_calls)
         self.calls += 1  # one sampling call per matching step, all classes at once (as the reference)
-        return binary_concrete(self.synthetic.logits, tau, generator=self.generator, symmetric=True)
+        sample = binary_concrete(self.synthetic.logits, tau, generator=self.generator, symmetric=True)
+        return sample * self.synthetic.edge_mask
 
     def synthetic_class_losses(self, model: nn.Module) -> torch.Tensor:
-        s = self.synthetic
-        graphs = PackedGraphs.from_dense(s.x, self.sample_adjacency(), s.y)
+        graphs = self.synthetic.packed(self.sample_adjacency())
         return _class_losses(model, graphs, None, self.classes, self.num_classes)
 
     def inner_objective(self):
         s = self.synthetic
-        graphs = PackedGraphs.from_dense(s.x.detach(), s.discrete(self.cfg.threshold), s.y)
+        graphs = s.packed(s.discrete(self.cfg.threshold), detach=True)
         op = gcn_propagation(graphs)
         return lambda model: F.cross_entropy(model(graphs, op), s.y)
 
@@ -217,31 +249,50 @@ def matching_distance(task: GraphTask, graphs: PackedGraphs, *, seeds: range = r
     return total / len(seeds)
 
 
-def initial_graphs(task: GraphTask, per_class: torch.Tensor, nodes: int, init: str,
-                   generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(G, n, F) features, (G, n, n) logits and (G,) labels, grouped by class.
+def class_node_counts(task: GraphTask, nodes: int, nodes_from: str) -> torch.Tensor:
+    """(C,) nodes of each class's synthetic graphs: ``nodes`` when > 0, else the rounded mean node
+    count of the whole dataset (``nodes_from="dataset"``) or of the class's training graphs
+    (``"class"``; the dataset's mean for a class without training graphs)."""
+    if nodes:
+        return torch.full((task.num_classes,), nodes)
+    if nodes_from == "dataset":
+        return torch.full((task.num_classes,), task.mean_nodes)
+    labels, counts = task.train.y.cpu(), task.train.node_counts().cpu().double()
+    graphs = torch.bincount(labels, minlength=task.num_classes)
+    total = torch.zeros(task.num_classes, dtype=torch.float64).index_add(0, labels, counts)
+    means = torch.where(graphs > 0, total / graphs.clamp_min(1), float(task.mean_nodes))
+    return means.round().long().clamp_min(1)
 
-    ``real``: random real training graphs of each class with at most n nodes (any, truncated, when a
-    class has too few), padded to n nodes, Ω = 10·A − 5.
-    ``random``: standard normal features and Ω = 0 (edge probability ½), labels as ``real``."""
+
+def initial_graphs(task: GraphTask, per_class: torch.Tensor, nodes: torch.Tensor, init: str,
+                   generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(G, n, F) features, (G, n, n) logits, (G,) labels and (G,) node counts, grouped by class,
+    where class c's graphs have ``nodes[c]`` nodes and n = max(nodes).
+
+    ``real``: random real training graphs of each class with at most ``nodes[c]`` nodes (any,
+    truncated, when a class has too few), padded with isolated zero-feature nodes, Ω = 10·A − 5.
+    ``random``: standard normal features and Ω = 0 (edge probability ½), labels as ``real``.
+    Entries beyond a graph's own node count are zero (masked by :class:`SyntheticGraphs`)."""
     labels = task.train.y.cpu()
-    fits = task.train.node_counts().cpu() <= nodes  # as the reference: copy graphs that fit whole
+    fits = task.train.node_counts().cpu() <= nodes[labels]  # as the reference: copy graphs that fit whole
     enough = torch.bincount(labels[fits], minlength=len(per_class)) >= per_class
     pool = torch.where(enough[labels], fits, torch.ones_like(fits))  # else any graph, truncated
     candidates = pool.nonzero().view(-1)
     picked = candidates[sample_per_class(labels[candidates], per_class.cpu(), generator)]
     chosen = task.train.select(picked.to(task.device))
-    padded = DensePropagation.padded(chosen)
-    width = padded.x.shape[1]
-    x = padded.x[:, :nodes] if width >= nodes else F.pad(padded.x, (0, 0, 0, nodes - width))
-    adj = padded.adj
-    adj = adj[:, :nodes, :nodes] if width >= nodes else F.pad(adj, (0, nodes - width, 0, nodes - width))
     order = torch.argsort(chosen.y, stable=True)  # select() orders by graph id: group by class again
+    padded = DensePropagation.padded(chosen)
+    width, n = padded.x.shape[1], int(nodes.max())
+    x = padded.x[:, :n] if width >= n else F.pad(padded.x, (0, 0, 0, n - width))
+    adj = padded.adj[:, :n, :n] if width >= n else F.pad(padded.adj, (0, n - width, 0, n - width))
     x, adj, y = x[order], adj[order], chosen.y[order]
+    sizes = nodes.to(y.device)[y]
+    keep = (torch.arange(n, device=x.device) < sizes.unsqueeze(1)).to(x)  # truncate to each class's n
+    x, adj = x * keep.unsqueeze(2), adj * keep.unsqueeze(2) * keep.unsqueeze(1)
     if init == "random":
-        x = torch.randn(x.shape, generator=generator).to(x)
-        return x, torch.zeros_like(adj), y
-    return x, 10 * adj.clamp(max=1) - 5, y
+        x = torch.randn(x.shape, generator=generator).to(x) * keep.unsqueeze(2)
+        return x, torch.zeros_like(adj), y, sizes
+    return x, 10 * adj.clamp(max=1) - 5, y, sizes
 
 
 class DosCond:
@@ -306,11 +357,12 @@ class DosCond:
         selected = run.selection.restore_best(s)
         if selected is not None:
             log(f"selected the graphs of iteration {selected} (validation {100 * run.selection.best['val']:.2f})")
-        graphs = dense_to_graphs(s.x, s.discrete(cfg.threshold), s.y)
+        graphs = dense_to_graphs(s.x, s.discrete(cfg.threshold), s.y, s.sizes)
+        discrete_density = float(s.discrete(cfg.threshold).sum() / s.sizes.square().sum())
         meta = {"method": self.name, "dataset": dataset, "graphs_per_class": self.graphs_per_class,
                 "seed": self.seed, "config": dataclasses.asdict(cfg), "matching_loss": run.losses,
-                "nodes": int(s.x.shape[1]), "initial_density": run.initial_density,
-                "density": float(s.discrete(cfg.threshold).mean()), "val_curve": run.selection.curve,
+                "nodes": run.nodes.tolist(), "initial_density": run.initial_density,
+                "density": discrete_density, "val_curve": run.selection.curve,
                 "selected_iteration": cfg.iterations if selected is None else selected}
         return CondensedGraphSet(graphs, meta=meta)
 
@@ -318,7 +370,7 @@ class DosCond:
     def _validate(self, task: GraphTask, synthetic: SyntheticGraphs, cfg: DosCondConfig, iteration: int) -> float:
         """Validation score of one evaluation GCN trained on the current discrete graphs, on its
         own random stream (the condensation's streams are untouched)."""
-        graphs = PackedGraphs.from_dense(synthetic.x.detach(), synthetic.discrete(cfg.threshold), synthetic.y)
+        graphs = synthetic.packed(synthetic.discrete(cfg.threshold), detach=True)
         devices = [task.device] if task.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(derive_seed(self.seed, "monitor", iteration))
@@ -331,11 +383,11 @@ class _DosCondRun:
     def __init__(self, cfg: DosCondConfig, task: GraphTask, per_class: torch.Tensor, seed: int) -> None:
         self.cfg, self.task = cfg, task
         init_gen = torch.Generator().manual_seed(derive_seed(seed, "initial-graphs"))
-        nodes = cfg.nodes or task.mean_nodes
-        x, logits, y = initial_graphs(task, per_class, nodes, cfg.init, init_gen)
-        self.synthetic = SyntheticGraphs(x, logits, y).to(task.device)
+        self.nodes = class_node_counts(task, cfg.nodes, cfg.nodes_from)
+        x, logits, y, sizes = initial_graphs(task, per_class, self.nodes, cfg.init, init_gen)
+        self.synthetic = SyntheticGraphs(x, logits, y, sizes).to(task.device)
         with torch.no_grad():
-            self.initial_density = float(self.synthetic.edge_probabilities().mean())
+            self.initial_density = float(self.synthetic.density())
         self.generator = torch.Generator(device=task.device).manual_seed(derive_seed(seed, "matching"))
         self.model_seed = derive_seed(seed, "models")
         self.problem = _GraphMatchingProblem(cfg, task, self.synthetic, per_class.to(task.device),
@@ -359,7 +411,7 @@ class _DosCondRun:
             self._optimizers(0.1)
 
         def update(loss: torch.Tensor) -> None:
-            density = synthetic.edge_probabilities().mean()
+            density = synthetic.density()
             total = loss + cfg.beta * torch.relu(density - self.initial_density)
             self.opt_feat.zero_grad(set_to_none=True)
             self.opt_adj.zero_grad(set_to_none=True)

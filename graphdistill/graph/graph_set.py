@@ -72,9 +72,13 @@ class CondensedGraphSet:
             raise UserError(f"condensed graph set {path} is corrupt ({err}); rerun the condensation") from err
 
 
-def dense_to_graphs(x: torch.Tensor, adj: torch.Tensor, y: torch.Tensor) -> list[Data]:
-    """(G, n, F) features, (G, n, n) 0/1 symmetric adjacency and (G,) labels → G ``Data``."""
+def dense_to_graphs(x: torch.Tensor, adj: torch.Tensor, y: torch.Tensor,
+                    sizes: torch.Tensor | None = None) -> list[Data]:
+    """(G, n, F) features, (G, n, n) 0/1 symmetric adjacency and (G,) labels → G ``Data``;
+    ``sizes`` (G,), optional: graph g keeps its first ``sizes[g]`` nodes (the rest is padding)."""
+    sizes = torch.full(y.shape, x.shape[1]) if sizes is None else sizes.cpu()
     graphs = []
-    for features, a, label in zip(x.detach().cpu(), adj.detach().cpu(), y.cpu(), strict=True):
-        graphs.append(Data(x=features.clone(), edge_index=a.nonzero().t().contiguous(), y=label.view(1).long()))
+    for features, a, label, size in zip(x.detach().cpu(), adj.detach().cpu(), y.cpu(), sizes.tolist(), strict=True):
+        edge_index = a[:size, :size].nonzero().t().contiguous()
+        graphs.append(Data(x=features[:size].clone(), edge_index=edge_index, y=label.view(1).long()))
     return graphs

@@ -36,6 +36,8 @@ class PackedGraphs:
         num_graphs: G.
         dense_adj: for G graphs of n nodes each built by :meth:`from_dense`, their (G, n, n)
             weighted adjacency (then ``edge_index`` is empty), else None.
+        dense_mask: with ``dense_adj``, an optional (G, n) 0/1 mask of the nodes that exist
+            (graphs of different sizes padded to n; padding nodes have no edges and no readout).
     """
 
     x: torch.Tensor
@@ -45,6 +47,7 @@ class PackedGraphs:
     y: torch.Tensor
     num_graphs: int
     dense_adj: torch.Tensor | None = None
+    dense_mask: torch.Tensor | None = None
 
     @classmethod
     def from_list(cls, graphs: list[Data]) -> PackedGraphs:
@@ -61,16 +64,21 @@ class PackedGraphs:
         return cls(x, edge_index.long(), None, graph, y, len(graphs))
 
     @classmethod
-    def from_dense(cls, x: torch.Tensor, adj: torch.Tensor, y: torch.Tensor) -> PackedGraphs:
+    def from_dense(cls, x: torch.Tensor, adj: torch.Tensor, y: torch.Tensor,
+                   mask: torch.Tensor | None = None) -> PackedGraphs:
         """G graphs of n nodes each from (G, n, F) features and a (G, n, n) weighted, symmetric
-        adjacency without self loops; both stay differentiable (DosCond's synthetic graphs)."""
+        adjacency without self loops; both stay differentiable (DosCond's synthetic graphs).
+        ``mask`` (G, n), optional, marks the nodes that exist when the graphs have different
+        sizes; the adjacency must have no edge at a padding node."""
         if x.dim() != 3 or adj.shape != (*x.shape[:2], x.shape[1]) or y.shape != x.shape[:1]:
             raise UserError(f"expected (G, n, F) features, (G, n, n) adjacency and (G,) labels; got "
                             f"{tuple(x.shape)}, {tuple(adj.shape)}, {tuple(y.shape)}")
+        if mask is not None and mask.shape != x.shape[:2]:
+            raise UserError(f"expected a (G, n) node mask, got {tuple(mask.shape)}")
         g, n = x.shape[:2]
         graph = torch.arange(g, device=x.device).repeat_interleave(n)
         edges = torch.zeros(2, 0, dtype=torch.long, device=x.device)
-        return cls(x.reshape(g * n, -1), edges, None, graph, y.long(), g, dense_adj=adj)
+        return cls(x.reshape(g * n, -1), edges, None, graph, y.long(), g, dense_adj=adj, dense_mask=mask)
 
     def to_sparse(self) -> PackedGraphs:
         """The same graphs with an edge list: the nonzero entries of ``dense_adj`` (detached)."""
@@ -82,7 +90,12 @@ class PackedGraphs:
         weights = adj[graph_id, rows, cols]
         edge_index = torch.stack([rows, cols]) + graph_id * n
         unit = bool((weights == 1).all())
-        return PackedGraphs(self.x.detach(), edge_index, None if unit else weights, self.graph, self.y, g)
+        x, graph = self.x.detach(), self.graph
+        if self.dense_mask is not None:  # drop the padding nodes and renumber the rest
+            keep = self.dense_mask.reshape(-1) > 0
+            edge_index = (torch.cumsum(keep, 0) - 1)[edge_index]
+            x, graph = x[keep], graph[keep]
+        return PackedGraphs(x, edge_index, None if unit else weights, graph, self.y, g)
 
     def select(self, index: torch.Tensor) -> PackedGraphs:
         """The graphs ``index`` (any order; returned in increasing id order), renumbered."""
@@ -101,6 +114,8 @@ class PackedGraphs:
 
     def node_counts(self) -> torch.Tensor:
         """(G,) nodes per graph."""
+        if self.dense_mask is not None:
+            return self.dense_mask.sum(1).long()
         return torch.bincount(self.graph, minlength=self.num_graphs)
 
     def to(self, device: torch.device | str) -> PackedGraphs:
@@ -108,7 +123,8 @@ class PackedGraphs:
             return None if t is None else t.to(device)
 
         return PackedGraphs(self.x.to(device), self.edge_index.to(device), move(self.edge_weight),
-                            self.graph.to(device), self.y.to(device), self.num_graphs, move(self.dense_adj))
+                            self.graph.to(device), self.y.to(device), self.num_graphs, move(self.dense_adj),
+                            move(self.dense_mask))
 
 
 DENSE_MAX_NODES = 128  # batches whose largest graph is at most this big run as padded dense tensors
@@ -198,7 +214,7 @@ def gcn_propagation(graphs: PackedGraphs) -> Propagation:
     operator also carries the features in its layout (``.x``) and the readout (``.pool``)."""
     if graphs.dense_adj is not None:
         g, n = graphs.dense_adj.shape[:2]
-        return DensePropagation(graphs.x.view(g, n, -1), graphs.dense_adj)
+        return DensePropagation(graphs.x.view(g, n, -1), graphs.dense_adj, graphs.dense_mask)
     if int(graphs.node_counts().max()) <= DENSE_MAX_NODES:
         return DensePropagation.padded(graphs)
     return SparsePropagation(graphs)

@@ -7,10 +7,12 @@ from torch_geometric.data import Data
 from graphdistill.core.checkpoint import Checkpoint
 from graphdistill.core.errors import UserError
 from graphdistill.graph.collection import GraphCollection
-from graphdistill.graph.doscond import DosCond
+from graphdistill.graph.doscond import DosCond, SyntheticGraphs
 from graphdistill.graph.graph_coreset import select_graphs
-from graphdistill.graph.graph_set import CondensedGraphSet
+from graphdistill.graph.graph_models import GraphGCN
+from graphdistill.graph.graph_set import CondensedGraphSet, dense_to_graphs
 from graphdistill.graph.graph_task import GraphTask
+from graphdistill.graph.packed import PackedGraphs
 from tests.cli_helpers import run_cli
 
 
@@ -30,6 +32,54 @@ def _toy_collection(count: int = 60) -> GraphCollection:
         x[torch.arange(n), torch.randint(0, 3, (n,), generator=gen)] = 1
         graphs.append(Data(x=x, edge_index=torch.cat([edges, edges.flip(0)], 1), y=torch.tensor([i % 2])))
     return GraphCollection(graphs, split=None, metric="accuracy")
+
+
+def _sized_collection(count: int = 40) -> GraphCollection:
+    """Rings of 4–5 nodes (class 0) and stars of 8–9 nodes (class 1), constant features."""
+    graphs = []
+    for i in range(count):
+        label = i % 2
+        n = (4 if label == 0 else 8) + (i // 2) % 2
+        nodes = torch.arange(n)
+        edges = torch.stack([nodes, (nodes + 1) % n]) if label == 0 else torch.stack([0 * nodes[1:], nodes[1:]])
+        graphs.append(Data(x=torch.ones(n, 2), edge_index=torch.cat([edges, edges.flip(0)], 1),
+                           y=torch.tensor([label])))
+    return GraphCollection(graphs, split=None, metric="accuracy")
+
+
+def test_class_sized_graphs_take_each_class_mean_node_count():
+    task = GraphTask(_sized_collection(), "cpu")
+    counts, labels = task.train.node_counts().double(), task.train.y
+    expected = [round(float(counts[labels == c].mean())) for c in (0, 1)]
+    assert expected[0] < task.mean_nodes < expected[1]
+    result = DosCond(2, seed=0, iterations=4, nodes_from="class").fit(task)
+    assert result.meta["nodes"] == expected
+    for g in result.graphs:
+        n = expected[int(g.y)]
+        assert g.x.shape[0] == n and (g.edge_index < n).all()
+    assert DosCond(2, seed=0, iterations=1).fit(task).meta["nodes"] == [task.mean_nodes] * 2
+    with pytest.raises(UserError, match="nodes_from"):
+        DosCond(2, nodes_from="median").fit(task)
+
+
+def test_padding_nodes_get_no_edges_and_leave_the_gcn_output_unchanged():
+    gen = torch.Generator().manual_seed(0)
+    sizes = torch.tensor([3, 5, 2, 5])
+    synthetic = SyntheticGraphs(torch.randn(4, 5, 3, generator=gen), torch.randn(4, 5, 5, generator=gen),
+                                torch.tensor([0, 0, 1, 1]), sizes)
+    probabilities = synthetic.edge_probabilities()
+    padding = ~synthetic.node_mask.bool()
+    assert probabilities.masked_select(padding.unsqueeze(2)).abs().sum() == 0
+    assert probabilities.masked_select(padding.unsqueeze(1)).abs().sum() == 0
+    adj = synthetic.discrete(0.5)
+    model = GraphGCN(3, 2, hidden=8, num_layers=2)
+    dense = model(synthetic.packed(adj, detach=True))
+    truncated = PackedGraphs.from_list(dense_to_graphs(synthetic.x, adj, synthetic.y, synthetic.sizes))
+    assert truncated.node_counts().tolist() == sizes.tolist()
+    assert torch.allclose(dense, model(truncated), atol=1e-6)
+    assert torch.allclose(dense, model(synthetic.packed(adj).to_sparse()), atol=1e-6)
+    total = probabilities.sum() / sizes.square().sum()
+    assert torch.allclose(synthetic.density(), total)
 
 
 def test_condensed_graphs_are_discrete_undirected_labelled_and_saved(tmp_path):
