@@ -27,11 +27,9 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from graphdistill.core.distribution import mean_embedding_distance, real_class_means
 from graphdistill.core.errors import UserError
-from vision.convnet import fast_inference
+from vision.convnet import INFERENCE_BATCH, fast_inference
 from vision.dd.base import DistillConfig, ImageDistiller
 from vision.dd.synthetic import SyntheticImages
-
-REAL_CHUNK = 512  # real images embedded per forward pass
 
 
 @dataclass
@@ -103,7 +101,7 @@ class DM(ImageDistiller):
             real = self.dsa.apply(real, draw, real_labels)
             images = self.dsa.apply(images, draw, syn.labels)
         with fast_inference():  # in chunks: the first layer's activations of 2,560 images take 1.3 GB
-            features = torch.cat([embed(chunk) for chunk in real.split(REAL_CHUNK)], dim=1)
+            features = torch.cat([embed(chunk) for chunk in real.split(INFERENCE_BATCH)], dim=1)
             real_means = real_class_means(features, real_labels, self.num_classes)  # (k, C, F)
         distances = mean_embedding_distance(real_means, embed(images), syn.labels)  # (k, C)
         return distances.mean(0)

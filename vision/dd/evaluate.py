@@ -29,7 +29,7 @@ from graphdistill.core.errors import UserError
 from graphdistill.core.evaluate import RunScore, Summary, repeat_runs
 from graphdistill.core.seed import seed_everything
 from vision.augment import DIGITS_STRATEGY, DSA, DSASettings
-from vision.convnet import fast_inference, winograd_forward
+from vision.convnet import INFERENCE_BATCH, fast_inference, winograd_forward
 from vision.data import ImageSet
 from vision.models import build_model
 
@@ -128,7 +128,7 @@ def train_on_set(train: ImageSet, test: ImageSet, protocol: EvalProtocol, seed: 
 
 @torch.no_grad()
 def test_accuracy(net: torch.nn.Module, test: ImageSet, device: torch.device | str = "cpu",
-                  batch: int = 1000) -> float:
+                  batch: int = INFERENCE_BATCH) -> float:
     net.eval()
     correct = torch.zeros((), dtype=torch.long, device=device)
     with fast_inference():
