@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
 from graphdistill.core.errors import UserError
+from graphdistill.graph.formats import TU_MAX_DEGREE
 
 METRICS = ("accuracy", "rocauc")
 SPLITS = ("train", "val", "test")
@@ -29,6 +31,13 @@ class GraphCollection:
     - ``label_values``: where the files' class labels were remapped to ``0..C-1``, the original
       label of each class (``label_values[c]``), e.g. ``[-1, 1]`` for MUTAG; else ``None``.
 
+    Checked on construction: every graph has a label; class labels are ``0..C-1`` with every
+    class present (loaders remap theirs; a hand-built collection gets an error naming the labels
+    it has). Graphs without node features — all of them, e.g. social networks — get the TU
+    reader's default, the one-hot encoding of each node's degree with degrees above 64 sharing
+    the last column (:func:`degree_features`); some graphs with features and some without, or
+    feature widths that differ, are errors.
+
     It also behaves as a read-only sequence of its graphs (``len``, indexing, iteration).
 
     Example::
@@ -47,6 +56,15 @@ class GraphCollection:
             raise UserError(f"unknown metric {self.metric!r}; expected one of {', '.join(METRICS)}")
         if self.split is not None and sorted(self.split) != sorted(SPLITS):
             raise UserError(f"a split needs exactly the keys {', '.join(SPLITS)}, got {', '.join(self.split)}")
+        _check_labels(self.graphs)
+        featured = [g.x is not None for g in self.graphs]
+        if self.graphs and not any(featured):
+            object.__setattr__(self, "graphs", [degree_features(g) for g in self.graphs])
+        elif not all(featured):
+            raise UserError(f"graph {featured.index(False)} has no node features (x) while others have them")
+        widths = {g.x.shape[1] if g.x.dim() == 2 else -1 for g in self.graphs}
+        if len(widths) > 1 or -1 in widths:
+            raise UserError(f"every graph needs (n, F) node features of one width F; got widths {sorted(widths)}")
 
     def __len__(self) -> int:
         return len(self.graphs)
@@ -61,3 +79,27 @@ class GraphCollection:
         split = None if self.split is None else {k: len(v) for k, v in self.split.items()}
         return (f"GraphCollection({len(self.graphs)} graphs, split={split}, metric={self.metric!r}, "
                 f"label_values={self.label_values})")
+
+
+def degree_features(graph: Data, max_degree: int = TU_MAX_DEGREE) -> Data:
+    """A copy of ``graph`` whose ``x`` is the one-hot degree of each node ((n, max_degree + 1),
+    degrees above ``max_degree`` in the last column): the default node features for graphs that
+    have none, as the TU reader gives featureless TU datasets."""
+    degree = torch.bincount(graph.edge_index[0], minlength=graph.num_nodes).clamp(max=max_degree)
+    featured = graph.clone()
+    featured.x = torch.nn.functional.one_hot(degree, max_degree + 1).float()
+    return featured
+
+
+def _check_labels(graphs: list[Data]) -> None:
+    missing = next((i for i, g in enumerate(graphs) if g.y is None), None)
+    if missing is not None:
+        raise UserError(f"graph {missing} has no label (y)")
+    if not graphs or graphs[0].y.dtype.is_floating_point:  # multi-task targets: checked where used
+        return
+    classes = torch.cat([g.y.view(-1)[:1] for g in graphs]).unique()
+    if classes[0] != 0 or classes[-1] != len(classes) - 1:
+        shown = classes[:10].tolist()
+        more = " …" if len(classes) > 10 else ""
+        raise UserError(f"class labels must be 0..C-1 with every class present; got {shown}{more} "
+                        "(remap them, e.g. with torch.unique(y, return_inverse=True))")

@@ -258,6 +258,36 @@ register_dataset(DatasetSpec(
                     files=tuple(MUTAG_MIRROR.members.values()), mirror=MUTAG_MIRROR),),
 ))
 
+# Other TU graph-classification benchmarks, by name, from the same layout (no download: the user
+# unzips the TU archive; node features as load_tu documents, degree one-hot when a set has none).
+TU_GRAPH_SETS = {
+    "proteins": ("PROTEINS", "1113 protein graphs, 2 classes (TU)"),
+    "nci1": ("NCI1", "4110 molecule graphs, 2 classes (TU)"),
+    "dd": ("DD", "1178 protein graphs, 2 classes (TU)"),
+    "enzymes": ("ENZYMES", "600 protein graphs, 6 classes (TU)"),
+    "ptc_mr": ("PTC_MR", "344 molecule graphs, 2 classes (TU)"),
+    "imdb-binary": ("IMDB-BINARY", "1000 ego-networks, 2 classes, no node features (TU)"),
+}
+
+
+def _tu_spec(key: str, folder: str, description: str) -> DatasetSpec:
+    required = ("A", "graph_indicator", "graph_labels")  # the optional files are read when present
+    return DatasetSpec(
+        name=key, modality="graph", task=GRAPHS, description=description,
+        provenance=(f"TU collection (Morris et al. 2020): unzip {folder}.zip from "
+                    f"https://chrsmrrs.github.io/datasets/ so that <root>/tu/{folder}/raw/{folder}_A.txt exists"),
+        sources=(Source(name="tu", load=lambda root: load_tu(root, folder), description="TU text format",
+                        files=tuple(f"tu/{folder}/raw/{folder}_{stem}.txt" for stem in required)),),
+    )
+
+
+def _register_tu_graph_sets() -> None:
+    for key, (folder, description) in TU_GRAPH_SETS.items():
+        register_dataset(_tu_spec(key, folder, description))
+
+
+_register_tu_graph_sets()
+
 
 def _load_molhiv(root: Path) -> GraphCollection:
     graphs, split = read_ogbg(root / "ogbg_molhiv")  # raises FormatError, a UserError

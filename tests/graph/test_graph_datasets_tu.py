@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch_geometric.data import InMemoryDataset
+from torch_geometric.data import Data, InMemoryDataset
 from torch_geometric.io import read_tu_data
 
 from graphdistill.core import datasets as ds
 from graphdistill.core.errors import UserError
 from graphdistill.graph import load_dataset
 from graphdistill.graph.collection import GraphCollection
-from graphdistill.graph.datasets import GRAPHS, load_tu
+from graphdistill.graph.datasets import GRAPHS, TU_GRAPH_SETS, load_tu
 from graphdistill.graph.formats import TU_MAX_DEGREE, FormatError, read_tu
 from tests.graph.test_formats import OGBG_LABELS, OGBG_NODES, write_ogbg
 
@@ -178,6 +178,30 @@ def test_graph_collection_validates_metric_and_split():
         GraphCollection([], split={"train": torch.zeros(1, dtype=torch.long)}, metric="accuracy")
 
 
+def _graph(label: int, x: torch.Tensor | None = None) -> Data:
+    edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])  # a path on 3 nodes
+    return Data(x=x, edge_index=edge_index, y=torch.tensor([label]), num_nodes=3)
+
+
+def test_graphs_without_features_get_degree_one_hot_and_bad_graphs_are_refused():
+    plain = [_graph(0), _graph(1)]
+    collection = GraphCollection(plain, split=None, metric="accuracy")
+    assert collection[0].x.shape == (3, TU_MAX_DEGREE + 1)
+    assert collection[0].x.argmax(1).tolist() == [1, 2, 1] and plain[0].x is None  # inputs untouched
+    with pytest.raises(UserError, match="graph 1 has no node features"):
+        GraphCollection([_graph(0, torch.ones(3, 2)), _graph(1)], split=None, metric="accuracy")
+    with pytest.raises(UserError, match="one width"):
+        GraphCollection([_graph(0, torch.ones(3, 2)), _graph(1, torch.ones(3, 4))], split=None, metric="accuracy")
+    with pytest.raises(UserError, match=r"0..C-1 .* got \[0, 2\]"):
+        GraphCollection([_graph(0), _graph(2)], split=None, metric="accuracy")
+    with pytest.raises(UserError, match=r"got \[1, 2\]"):
+        GraphCollection([_graph(1), _graph(2)], split=None, metric="accuracy")
+    no_label = _graph(0)
+    no_label.y = None
+    with pytest.raises(UserError, match="graph 0 has no label"):
+        GraphCollection([no_label], split=None, metric="accuracy")
+
+
 # --- real MUTAG (shared data root) and ogbg-molhiv through the registry -------------------------
 
 
@@ -195,6 +219,21 @@ def test_mutag_through_the_registry_is_a_collection(data_root):
     collection = load_dataset("mutag", data_root)
     assert isinstance(collection, GraphCollection) and len(collection) == 188
     assert ds.DATASETS.get("mutag").task == GRAPHS
+
+
+@pytest.mark.parametrize("name", sorted(TU_GRAPH_SETS))
+def test_other_tu_benchmarks_load_by_name_from_the_tu_layout(tmp_path, monkeypatch, name):
+    folder = TU_GRAPH_SETS[name][0]
+    monkeypatch.delenv(ds.ENV_DATA, raising=False)
+    monkeypatch.setenv(ds.ENV_OFFLINE, "1")
+    with pytest.raises(UserError) as exc:  # absent: the message names the layout and the archive
+        load_dataset(name, tmp_path)
+    assert f"tu/{folder}/raw/{folder}_A.txt" in str(exc.value) and f"{folder}.zip" in str(exc.value)
+    write_tu(tmp_path, folder)
+    collection = load_dataset(name, tmp_path)
+    assert ds.DATASETS.get(name).task == GRAPHS
+    assert isinstance(collection, GraphCollection) and len(collection) == len(TOY_LABELS)
+    assert [g.num_nodes for g in collection] == [len(d) for d in TOY_DEGREES]
 
 
 def test_ogbg_molhiv_through_the_registry(tmp_path):
