@@ -69,6 +69,37 @@ def test_adversarial_term_is_computed_with_the_student_not_the_teacher():
         synthesizer(teacher, teacher, generator, {"adversarial_l1": 1.0})
 
 
+class _StopBeforeTraining(Exception):
+    pass
+
+
+@pytest.mark.parametrize("method", ["dafl", "rdskd", "dfad", "zskt"])
+def test_run_wires_the_student_into_the_generator_and_the_kd_loop(method, tmp_path, monkeypatch, data_root):
+    """Through ``dfkd_run`` (presets, CLI path), the generator's adversarial / student terms see the
+    very student the KD loop trains — the wiring where a unified codebase once passed the teacher."""
+    import vision.run as run
+    from vision.weights import save_model
+
+    seen = {}
+
+    def spy(teacher, student, synthesizer, config, **kwargs):
+        seen.update(teacher=teacher, student=student, synthesizer=synthesizer)
+        raise _StopBeforeTraining
+
+    monkeypatch.setattr(run, "DataFreeKD", spy)
+    teacher_path = tmp_path / "teacher.pt"
+    save_model(teacher_path, build_model("lenet5", 1, 10))
+    with pytest.raises(_StopBeforeTraining):
+        run.dfkd_run(teacher_path, "lenet5-half", method, out=tmp_path / "run", data_root=data_root,
+                     device="cpu", progress=False)
+    synth = seen["synthesizer"]
+    assert synth.student is seen["student"] and synth.student is not seen["teacher"]
+    assert synth.teacher is seen["teacher"]
+    assert sum(p.numel() for p in synth.student.parameters()) < sum(p.numel() for p in synth.teacher.parameters())
+    adversarial = {"adversarial_l1", "adversarial_kl"} & set(DFKD_METHODS.get(method).weights)
+    assert bool(adversarial) == (method in ("dfad", "zskt"))
+
+
 def test_student_copy_of_teacher_gives_zero_adversarial_signal():
     teacher, _, generator = models()
     twin = build_model("lenet5", 1, 10)
