@@ -48,6 +48,10 @@ def l1_discrepancy(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -
 
     Args:
         student_logits, teacher_logits: (B, C). Gradients flow into both (the generator needs them).
+
+    Example::
+
+        l1_discrepancy(torch.tensor([[1.0, 2.0]]), torch.tensor([[0.0, 4.0]]))   # tensor(1.5000)
     """
     if student_logits.shape != teacher_logits.shape:
         raise ValueError(f"logit shapes differ: {tuple(student_logits.shape)} vs {tuple(teacher_logits.shape)}")

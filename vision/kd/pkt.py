@@ -22,6 +22,12 @@ def probabilistic_transfer(student_features: torch.Tensor, teacher_features: tor
 
     The value is tiny in absolute terms (RepDistiller weights it by 30000); it is not rescaled here.
     Args: (B, D_s) and (B, D_t) features (flattened if they are maps).
+
+    Example::
+
+        t = torch.eye(3)
+        probabilistic_transfer(t, t)                                            # tensor(0.)
+        probabilistic_transfer(torch.tensor([[1.0, 0], [0, 1], [1, 1]]), t)    # tensor(0.0104)
     """
     p_s = cosine_affinities(student_features.flatten(1), eps)
     p_t = cosine_affinities(teacher_features.detach().flatten(1), eps)

@@ -39,6 +39,12 @@ def relational_kd(student_features: torch.Tensor, teacher_features: torch.Tensor
 
     Defaults 25 / 50 are RepDistiller's CIFAR-100 weights; the paper's metric-learning ones are 1 / 2
     — always state which.
+
+    Example::
+
+        t = torch.eye(3)
+        relational_kd(t, t)                                            # tensor(0.)
+        relational_kd(torch.tensor([[1.0, 0], [0, 1], [1, 1]]), t)    # tensor(0.8671)
     """
     s, t = student_features.flatten(1), teacher_features.detach().flatten(1)
     return distance_weight * rkd_distance(s, t) + angle_weight * rkd_angle(s, t)

@@ -15,6 +15,12 @@ def similarity_preserving(student_features: torch.Tensor, teacher_features: torc
     Args:
         student_features, teacher_features: (B, ...) with the same B; the feature sizes may differ.
         The value depends on B: compare runs at one batch size.
+
+    Example::
+
+        t = torch.eye(3)
+        similarity_preserving(t, t)                                            # tensor(0.)
+        similarity_preserving(torch.tensor([[1.0, 0], [0, 1], [1, 1]]), t)    # tensor(0.1710)
     """
     if student_features.shape[0] != teacher_features.shape[0]:
         raise ValueError("student and teacher features need the same batch size")
