@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default="mnist")
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--temperature", type=float, default=4.0)
+    p.add_argument("--feature-loss", default=None,
+                   help="add a feature loss of the KD registry: fitnets, at, sp, rkd, pkt, crd")
+    p.add_argument("--feature-weight", type=float, default=0.0, help="its weight β (e.g. SP 3000, AT 1000)")
     _vision_common(p)
 
     p = sub.add_parser("dfkd", help="data-free knowledge distillation (DAFL, RDSKD, DFAD, ZSKT, DFQ, "
@@ -352,8 +355,10 @@ def cmd_kd(args) -> int:
     from vision.train import TrainConfig
 
     r = kd_real_run(args.teacher, args.student, args.dataset, seed=args.seed, config=TrainConfig(epochs=args.epochs),
-                    temperature=args.temperature, data_root=args.data_root, device=args.device)
-    print(f"KD with real data: {args.student} {100 * r['final_accuracy']:.2f} % "
+                    temperature=args.temperature, feature_loss=args.feature_loss,
+                    feature_weight=args.feature_weight, data_root=args.data_root, device=args.device)
+    extra = f" + {args.feature_weight:g} · {args.feature_loss}" if args.feature_loss else ""
+    print(f"KD{extra} with real data: {args.student} {100 * r['final_accuracy']:.2f} % "
           f"(teacher {100 * r['teacher_accuracy']:.2f} %, {r['seconds']:.0f} s)")
     return 0
 

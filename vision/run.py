@@ -66,22 +66,25 @@ def load_teacher(path: str | os.PathLike, test: ImageSet, device: torch.device) 
 
 
 def kd_real_run(teacher_path: str | os.PathLike, student_arch: str, dataset: str = "mnist", *, seed: int = 0,
-                config: TrainConfig = DEFAULT_TRAINING, temperature: float = 4.0, data_root=None,
-                device: str = "auto") -> dict:
-    """The real-data ceiling: Hinton KD of a fresh student on the real training images."""
-    from vision.kd.logits import hinton_kd
+                config: TrainConfig = DEFAULT_TRAINING, temperature: float = 4.0, feature_loss: str | None = None,
+                feature_weight: float = 0.0, data_root=None, device: str = "auto") -> dict:
+    """The real-data ceiling: Hinton KD of a fresh student on the real training images, plus
+    ``feature_weight`` × any feature loss of the registry (:class:`~vision.kd.objective.KDObjective`)."""
+    from vision.kd.objective import KDObjective
 
     dev = resolve_device(device)
     test = load_images(dataset, "test", size=IMAGE_SIZE, root=data_root)
     teacher = load_teacher(teacher_path, test, dev)
     student = build_model(student_arch, in_channels=test.shape[0], num_classes=test.num_classes).to(dev)
     check_compatible(student, test)
-    train = load_images(dataset, "train", size=IMAGE_SIZE, root=data_root)
     seed_everything(seed)
+    objective = KDObjective(student, teacher, test.images[:2].to(dev), temperature=temperature,
+                            feature_loss=feature_loss, feature_weight=feature_weight)  # bad names fail here
+    train = load_images(dataset, "train", size=IMAGE_SIZE, root=data_root)
     start = time.perf_counter()
-    history = distill_on_data(student, teacher, train, config, seed=seed, test=test,
-                              loss=lambda s, t: hinton_kd(s, t, temperature))
+    history = distill_on_data(student, teacher, train, config, seed=seed, test=test, objective=objective)
     return {"method": "kd-real", "seed": seed, "final_accuracy": history["test"][-1], "test_curve": history["test"],
+            "feature_loss": feature_loss, "feature_weight": feature_weight, "temperature": temperature,
             "seconds": time.perf_counter() - start, "teacher_accuracy": accuracy(teacher, test)}
 
 

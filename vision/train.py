@@ -24,6 +24,7 @@ from graphdistill.core.errors import UserError
 from graphdistill.core.optim import adam
 from vision.data import ImageSet
 from vision.kd.logits import hinton_kd
+from vision.kd.objective import KDObjective
 from vision.kd.rco import RouteSchedule
 
 
@@ -109,9 +110,12 @@ def train_classifier(model: nn.Module, train: ImageSet, config: TrainConfig = DE
 
 def distill_on_data(student: nn.Module, teacher: nn.Module | RouteSchedule, train: ImageSet,
                     config: TrainConfig = DEFAULT_TRAINING, seed: int = 0, test: ImageSet | None = None,
-                    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None) -> dict:
+                    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+                    objective: KDObjective | None = None) -> dict:
     """KD on real images (labels unused): ``loss(student_logits, teacher_logits)``, default Hinton
-    KD with T = 4. ``teacher`` may be an RCO :class:`~vision.kd.rco.RouteSchedule`."""
+    KD with T = 4; or ``objective``, a :class:`~vision.kd.objective.KDObjective` over this student
+    (KD plus a registered feature loss, its own parameters trained with the student's).
+    ``teacher`` may be an RCO :class:`~vision.kd.rco.RouteSchedule`, with either."""
     route = teacher if isinstance(teacher, RouteSchedule) else None
     first = route.teacher_at(0) if route else teacher
     check_compatible(first, train)
@@ -120,8 +124,13 @@ def distill_on_data(student: nn.Module, teacher: nn.Module | RouteSchedule, trai
         raise UserError(f"the RCO route spans {route.epochs} epochs but the student trains {config.epochs}")
     criterion = loss or (lambda s, t: hinton_kd(s, t, temperature=4.0))
 
+    if objective is not None and objective.student is not student:
+        raise UserError("the KD objective was built for another student")
+
     def step_loss(x: torch.Tensor, _y: torch.Tensor, epoch: int) -> torch.Tensor:
         current = route.teacher_at(epoch) if route else teacher
+        if objective is not None:
+            return objective(x, current)
         with torch.no_grad():
             t_logits = current(x)
         return criterion(student(x), t_logits)
@@ -129,7 +138,8 @@ def distill_on_data(student: nn.Module, teacher: nn.Module | RouteSchedule, trai
     for t in (route.anchors if route else [teacher]):
         t.eval()
     torch.manual_seed(seed)
-    history = _fit(student, train, config, seed, step_loss, test=test)
+    extra = objective.train().parameters() if objective is not None else None
+    history = _fit(student, train, config, seed, step_loss, test=test, extra_params=extra)
     student.eval()
     return history
 

@@ -5,16 +5,19 @@ import numpy as np
 import pytest
 import torch
 
+from graphdistill.core.errors import UserError
 from vision.kd import KD_LOSSES, FeatureHooks
 from vision.kd.attention import attention_transfer
 from vision.kd.crd import CRDLoss
 from vision.kd.fitnets import HintLoss
 from vision.kd.logits import hinton_kd, l1_discrepancy
+from vision.kd.objective import LOGIT_LOSSES, KDObjective
 from vision.kd.pkt import probabilistic_transfer
 from vision.kd.rco import RouteSchedule
 from vision.kd.relational import relational_kd, rkd_angle, rkd_distance
 from vision.kd.similarity import similarity_preserving
-from vision.models import build_model
+from vision.models import build_model, stage_layers
+from vision.train import TrainConfig, distill_on_data
 
 RNG = np.random.default_rng(0)
 S_LOGITS = RNG.normal(size=(4, 5))
@@ -200,3 +203,56 @@ def test_route_schedule_moves_through_anchors_to_the_last():
     assert route.teacher_at(5) is anchors[-1]
     with pytest.raises(ValueError, match="at least as many"):
         RouteSchedule(anchors, epochs=2)
+
+
+FEATURE_LOSSES = [name for name in KD_LOSSES.names() if name not in LOGIT_LOSSES]
+
+
+@pytest.mark.parametrize("name", FEATURE_LOSSES)
+def test_every_registered_feature_loss_trains_through_the_kd_objective(name):
+    torch.manual_seed(0)
+    teacher, student = build_model("lenet5", 1, 10).eval(), build_model("lenet5-half", 1, 10)
+    x = torch.randn(8, 1, 32, 32)
+    objective = KDObjective(student, teacher, x[:2], feature_loss=name, feature_weight=2.0)
+    loss = objective(x)
+    assert loss.ndim == 0 and torch.isfinite(loss)
+    loss.backward()
+    assert all(p.grad is not None for p in student.parameters())
+    assert all(p.grad is None for p in teacher.parameters())
+    heads = objective.parameters()
+    assert bool(heads) == isinstance(KD_LOSSES.get(name), type)  # FitNets' regressor, CRD's projections
+    assert all(p.grad is not None for p in heads)
+    assert all(len(m._forward_hooks) == 0 for m in (*student.modules(), *teacher.modules()))
+    pairs = len(stage_layers(student)) if name == "at" else 1
+    assert len(objective.pairs) == pairs
+
+
+def test_kd_objective_without_a_feature_loss_is_hinton_kd_and_refuses_bad_requests():
+    teacher, student = build_model("lenet5", 1, 10).eval(), build_model("lenet5-half", 1, 10)
+    x = torch.randn(4, 1, 32, 32)
+    plain = KDObjective(student, teacher, x[:2], temperature=3.0)
+    with torch.no_grad():
+        assert torch.equal(plain(x), hinton_kd(student(x), teacher(x), temperature=3.0))
+    with pytest.raises(UserError, match="compares logits"):
+        KDObjective(student, teacher, x[:2], feature_loss="l1", feature_weight=1.0)
+    with pytest.raises(UserError, match="unknown KD loss"):
+        KDObjective(student, teacher, x[:2], feature_loss="sp2", feature_weight=1.0)
+    with pytest.raises(UserError, match="weight > 0"):
+        KDObjective(student, teacher, x[:2], feature_loss="sp")
+    with pytest.raises(UserError, match="penultimate"):
+        KDObjective(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(1024, 10)), teacher, x[:2],
+                    feature_loss="sp", feature_weight=1.0)
+
+
+def test_distill_on_data_trains_the_student_and_the_loss_heads(mnist):
+    train, test = mnist
+    subset = type(train)(train.name, train.images[:512], train.labels[:512], 10, train.mean, train.std)
+    torch.manual_seed(0)
+    teacher, student = build_model("lenet5", 1, 10).eval(), build_model("lenet5-half", 1, 10)
+    objective = KDObjective(student, teacher, subset.images[:2], feature_loss="fitnets", feature_weight=1.0)
+    before = [p.detach().clone() for p in objective.parameters()]
+    history = distill_on_data(student, teacher, subset, TrainConfig(epochs=2, batch_size=64), objective=objective)
+    assert history["loss"][-1] < history["loss"][0]
+    assert any(not torch.equal(a, b) for a, b in zip(before, objective.parameters(), strict=True))
+    with pytest.raises(UserError, match="another student"):
+        distill_on_data(build_model("lenet5-half", 1, 10), teacher, subset, TrainConfig(epochs=1), objective=objective)

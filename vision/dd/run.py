@@ -92,7 +92,7 @@ def image_condense_run(dataset: str = "mnist", method: str = "dm", ipc: int = 10
     metrics_path = out / "metrics.json"
     metrics = read_run_json(metrics_path) if metrics_path.is_file() else {}
     rows = metrics.setdefault("rows", {})
-    learned_lr = float(syn.lr) if syn.lr is not None and protocol.use_learned_lr else None
+    learned_lr = float(syn.lr.detach()) if syn.lr is not None and protocol.use_learned_lr else None
     for arch in (protocol.model, *cross):
         arch_protocol = replace(protocol, model=arch)
         row = rows.setdefault(arch, {"runs": []})

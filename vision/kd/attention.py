@@ -42,3 +42,6 @@ def attention_transfer(student_features: torch.Tensor, teacher_features: torch.T
         s, t = F.adaptive_avg_pool2d(s, size), F.adaptive_avg_pool2d(t, size)
     diff = attention_map(s, p, mode) - attention_map(t, p, mode)
     return diff.pow(2).mean() if mode == "code" else diff.norm(dim=1).mean()
+
+
+attention_transfer.kd_layers = "stages"  # KDObjective pairs every stage, not the penultimate layer

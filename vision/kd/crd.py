@@ -52,6 +52,12 @@ class CRDLoss(nn.Module):
         self.register_buffer("filled", torch.zeros((), dtype=torch.long))  # queue entries written so far
         self.register_buffer("z", torch.full((2,), -1.0))  # normalisation constants, set on first use
 
+    @classmethod
+    def from_shapes(cls, student_shape: tuple[int, ...], teacher_shape: tuple[int, ...]) -> CRDLoss:
+        """The queue layout for features of these shapes (flattened): what
+        :class:`~vision.kd.objective.KDObjective` builds, as it passes no sample indices."""
+        return cls(math.prod(student_shape), math.prod(teacher_shape), n_data=None)
+
     def forward(self, student_features: torch.Tensor, teacher_features: torch.Tensor,
                 indices: torch.Tensor | None = None) -> torch.Tensor:
         v_s = F.normalize(self.embed_s(student_features.flatten(1)), dim=1)

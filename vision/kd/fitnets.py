@@ -42,5 +42,10 @@ class HintLoss(nn.Module):
                 nn.AdaptiveAvgPool2d(teacher_shape[1:]), nn.Conv2d(student_shape[0], teacher_shape[0], 1),
                 nn.BatchNorm2d(teacher_shape[0]))
 
+    @classmethod
+    def from_shapes(cls, student_shape: tuple[int, ...], teacher_shape: tuple[int, ...]) -> HintLoss:
+        """The loss for features of these shapes (how :class:`~vision.kd.objective.KDObjective` builds it)."""
+        return cls(student_shape, teacher_shape)
+
     def forward(self, student_features: torch.Tensor, teacher_features: torch.Tensor) -> torch.Tensor:
         return F.mse_loss(self.regressor(student_features), teacher_features.detach())

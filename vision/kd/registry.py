@@ -2,7 +2,10 @@
 
 Each entry is a callable; feature losses take ``(student_features, teacher_features)``, logit losses
 ``(student_logits, teacher_logits)``; modules with parameters or state (FitNets' regressor, CRD's
-memory banks) are registered as classes.
+memory banks) are registered as classes with a ``from_shapes(student_shape, teacher_shape)``
+constructor. A feature loss that compares every stage pair instead of the penultimate features
+sets ``kd_layers = "stages"`` on itself. :class:`~vision.kd.objective.KDObjective` (and through it
+``graphdistill kd --feature-loss NAME``) uses any entry by its name.
 
 Example::
 
