@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)  ## condense Cora with the coreset baselines at 35/70/140 nodes; print the table
+demo: $(STAMP)  ## condense Cora with GCond and a random coreset (70 nodes) beside the whole graph; print the table
 	$(BIN)/graphdistill demo --dataset cora
 
 test: $(STAMP)  ## run the test suite
