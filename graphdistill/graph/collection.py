@@ -30,6 +30,8 @@ class GraphCollection:
     - ``metric``: what to report, ``"accuracy"`` or ``"rocauc"`` (OGB's metric for ogbg-molhiv).
     - ``label_values``: where the files' class labels were remapped to ``0..C-1``, the original
       label of each class (``label_values[c]``), e.g. ``[-1, 1]`` for MUTAG; else ``None``.
+    - ``name``: the registry name (``"mutag"``) when a loader made it; methods use it to pick
+      their per-dataset presets.
 
     Checked on construction: every graph has a label; class labels are ``0..C-1`` with every
     class present (loaders remap theirs; a hand-built collection gets an error naming the labels
@@ -50,6 +52,7 @@ class GraphCollection:
     split: dict[str, Tensor] | None
     metric: str
     label_values: list[Any] | None = None
+    name: str = ""
 
     def __post_init__(self) -> None:
         if self.metric not in METRICS:

@@ -193,7 +193,7 @@ def load_tu(root: Path, name: str, max_degree: int = TU_MAX_DEGREE) -> GraphColl
         imdb = load_tu(Path("data"), "IMDB-BINARY")   # imdb[0].x: (n, 65) degree one-hot
     """
     graphs, label_values = read_tu(root / "tu" / name / "raw", name, max_degree=max_degree)
-    return GraphCollection(graphs, split=None, metric="accuracy", label_values=label_values)
+    return GraphCollection(graphs, split=None, metric="accuracy", label_values=label_values, name=name.lower())
 
 
 def _saint_source(folder: str) -> Source:
@@ -291,7 +291,7 @@ _register_tu_graph_sets()
 
 def _load_molhiv(root: Path) -> GraphCollection:
     graphs, split = read_ogbg(root / "ogbg_molhiv")  # raises FormatError, a UserError
-    return GraphCollection(graphs, split=split, metric="rocauc")
+    return GraphCollection(graphs, split=split, metric="rocauc", name="ogbg-molhiv")
 
 
 register_dataset(DatasetSpec(

@@ -331,8 +331,10 @@ class DosCond:
 
     def fit(self, data: GraphCollection | GraphTask, *, dataset: str = "", checkpoint: Checkpoint | None = None,
             log=lambda message: None) -> CondensedGraphSet:
-        """Condense ``data`` (a collection, split as :class:`GraphTask` does, or a prepared task)."""
+        """Condense ``data`` (a collection, split as :class:`GraphTask` does, or a prepared task);
+        the per-dataset preset is that of ``dataset``, by default the collection's own name."""
         task = data if isinstance(data, GraphTask) else GraphTask(data, self.device)
+        dataset = dataset or task.name
         cfg = self.resolved_config(dataset)
         per_class = self.plan(task)
         run = _DosCondRun(cfg, task, per_class, self.seed)

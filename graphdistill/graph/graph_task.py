@@ -85,7 +85,7 @@ class GraphTask:
             raise UserError("multi-task (float-labelled) graph datasets are not supported yet; "
                             "graph condensation here needs one class label per graph")
         self.device = resolve_device(device)
-        self.metric = collection.metric
+        self.metric, self.name = collection.metric, collection.name
         self.all = PackedGraphs.from_list(collection.graphs).to(self.device)
         labels = self.all.y
         if labels.min() < 0:

@@ -114,6 +114,14 @@ def test_same_seed_same_graphs_and_resume_is_exact(tmp_path):
     assert resumed.meta["matching_loss"] == reference.meta["matching_loss"]
 
 
+def test_a_named_collection_gets_its_dataset_preset_without_being_told():
+    toy = _toy_collection()
+    named = GraphCollection(toy.graphs, split=None, metric="accuracy", name="nci1")
+    result = DosCond(2, seed=0, iterations=1).fit(named)
+    assert result.meta["dataset"] == "nci1" and result.meta["config"]["lr_adj"] == 1.0  # presets/doscond.json
+    assert DosCond(2, seed=0, iterations=1).fit(toy).meta["config"]["lr_adj"] == 0.1  # no name: defaults
+
+
 def test_bad_budgets_and_settings_fail_before_work():
     task = GraphTask(_toy_collection(), "cpu")
     with pytest.raises(UserError, match="only"):

@@ -234,6 +234,7 @@ def test_other_tu_benchmarks_load_by_name_from_the_tu_layout(tmp_path, monkeypat
     assert ds.DATASETS.get(name).task == GRAPHS
     assert isinstance(collection, GraphCollection) and len(collection) == len(TOY_LABELS)
     assert [g.num_nodes for g in collection] == [len(d) for d in TOY_DEGREES]
+    assert collection.name == name  # what picks a method's per-dataset preset
 
 
 def test_ogbg_molhiv_through_the_registry(tmp_path):
