@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--feature-loss", default=None,
                    help="add a feature loss of the KD registry: fitnets, at, sp, rkd, pkt, crd")
     p.add_argument("--feature-weight", type=float, default=0.0, help="its weight β (e.g. SP 3000, AT 1000)")
+    p.add_argument("--anchors", type=Path, nargs="+", default=(),
+                   help="RCO: the teacher's earlier checkpoints, early to late (teacher --anchor-every); "
+                        "the student follows them and ends on --teacher")
     _vision_common(p)
 
     p = sub.add_parser("dfkd", help="data-free knowledge distillation (DAFL, RDSKD, DFAD, ZSKT, DFQ, "
@@ -356,7 +359,8 @@ def cmd_kd(args) -> int:
 
     r = kd_real_run(args.teacher, args.student, args.dataset, seed=args.seed, config=TrainConfig(epochs=args.epochs),
                     temperature=args.temperature, feature_loss=args.feature_loss,
-                    feature_weight=args.feature_weight, data_root=args.data_root, device=args.device)
+                    feature_weight=args.feature_weight, anchors=args.anchors, data_root=args.data_root,
+                    device=args.device)
     extra = f" + {args.feature_weight:g} · {args.feature_loss}" if args.feature_loss else ""
     print(f"KD{extra} with real data: {args.student} {100 * r['final_accuracy']:.2f} % "
           f"(teacher {100 * r['teacher_accuracy']:.2f} %, {r['seconds']:.0f} s)")

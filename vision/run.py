@@ -67,14 +67,19 @@ def load_teacher(path: str | os.PathLike, test: ImageSet, device: torch.device) 
 
 def kd_real_run(teacher_path: str | os.PathLike, student_arch: str, dataset: str = "mnist", *, seed: int = 0,
                 config: TrainConfig = DEFAULT_TRAINING, temperature: float = 4.0, feature_loss: str | None = None,
-                feature_weight: float = 0.0, data_root=None, device: str = "auto") -> dict:
+                feature_weight: float = 0.0, anchors: list[str | os.PathLike] = (), data_root=None,
+                device: str = "auto") -> dict:
     """The real-data ceiling: Hinton KD of a fresh student on the real training images, plus
-    ``feature_weight`` × any feature loss of the registry (:class:`~vision.kd.objective.KDObjective`)."""
+    ``feature_weight`` × any feature loss of the registry (:class:`~vision.kd.objective.KDObjective`).
+    ``anchors``: earlier checkpoints of the teacher (``graphdistill teacher --anchor-every``), early
+    to late; the student then follows RCO's route through them and ends on ``teacher_path``."""
     from vision.kd.objective import KDObjective
+    from vision.kd.rco import RouteSchedule
 
     dev = resolve_device(device)
     test = load_images(dataset, "test", size=IMAGE_SIZE, root=data_root)
     teacher = load_teacher(teacher_path, test, dev)
+    route = RouteSchedule([load_teacher(p, test, dev) for p in anchors] + [teacher], config.epochs) if anchors else None
     student = build_model(student_arch, in_channels=test.shape[0], num_classes=test.num_classes).to(dev)
     check_compatible(student, test)
     seed_everything(seed)
@@ -82,10 +87,11 @@ def kd_real_run(teacher_path: str | os.PathLike, student_arch: str, dataset: str
                             feature_loss=feature_loss, feature_weight=feature_weight)  # bad names fail here
     train = load_images(dataset, "train", size=IMAGE_SIZE, root=data_root)
     start = time.perf_counter()
-    history = distill_on_data(student, teacher, train, config, seed=seed, test=test, objective=objective)
+    history = distill_on_data(student, route or teacher, train, config, seed=seed, test=test, objective=objective)
     return {"method": "kd-real", "seed": seed, "final_accuracy": history["test"][-1], "test_curve": history["test"],
             "feature_loss": feature_loss, "feature_weight": feature_weight, "temperature": temperature,
-            "seconds": time.perf_counter() - start, "teacher_accuracy": accuracy(teacher, test)}
+            "rco_anchors": len(anchors), "seconds": time.perf_counter() - start,
+            "teacher_accuracy": accuracy(teacher, test)}
 
 
 def dfkd_run(teacher_path: str | os.PathLike, student_arch: str, method: str, dataset: str = "mnist", *,

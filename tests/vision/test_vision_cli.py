@@ -90,3 +90,19 @@ def test_rco_student_follows_the_teacher_route(mnist):
     assert accuracy(student, test) >= 0.6
     with pytest.raises(Exception, match="spans 3 epochs"):
         distill_on_data(student, route, small, TrainConfig(epochs=2))
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--feature-loss", "spp", "--feature-weight", "1"], "unknown KD loss"),
+    (["--feature-loss", "sp"], "weight > 0"),
+    (["--anchors", "ANCHOR", "ANCHOR", "--epochs", "2"], "at least as many"),
+    (["--anchors", "SMALL"], "outputs (5,) but mnist has 10 classes"),
+])
+def test_kd_refuses_bad_feature_losses_and_routes_before_training(extra, message, tmp_path, capsys, data_root):
+    teacher, anchor, small = tmp_path / "teacher.pt", tmp_path / "anchor.pt", tmp_path / "small.pt"
+    save_model(teacher, build_model("lenet5", 1, 10))
+    save_model(anchor, build_model("lenet5", 1, 10))
+    save_model(small, build_model("lenet5", 1, 5))
+    extra = [{"ANCHOR": str(anchor), "SMALL": str(small)}.get(a, a) for a in extra]
+    code, _, stderr = run_cli(["kd", "--teacher", str(teacher), "--data-root", str(data_root), *extra], capsys)
+    assert code == 2 and message in stderr
