@@ -188,7 +188,7 @@ def load_images(name: str, split: str = "train", size: int | None = None,
     if split not in ("train", "test"):
         raise UserError(f"split must be 'train' or 'test', got {split!r}")
     images, labels = core_datasets.load(name, root, split=split)
-    return to_image_set(name, images, labels, num_classes=10, size=size)
+    return to_image_set(name, images, labels, num_classes=NUM_CLASSES[name], size=size)
 
 
 def _idx_files(folder: str, prefix: str = "") -> dict[str, tuple[str, str]]:
@@ -232,4 +232,42 @@ register_dataset(DatasetSpec(
     sources=(Source(name="torchvision", files=tuple(p for pair in _FASHION.values() for p in pair),
                     description="torchvision FashionMNIST/raw IDX files", load=_idx_loader(_FASHION),
                     urls={p: _FASHION_URL + Path(p).name for pair in _FASHION.values() for p in pair}),),
+))
+
+
+NUM_CLASSES = {"mnist": 10, "fashion-mnist": 10, "cifar10": 10, "cifar100": 100, "svhn": 10}
+
+
+def _cifar_loader(files: dict[str, tuple[str, ...]]):
+    def load(root: Path, split: str = "train"):
+        parts = [read_cifar(root / f) for f in files[split]]
+        return torch.cat([x for x, _ in parts]), torch.cat([y for _, y in parts])
+    return load
+
+
+_CIFAR10 = {"train": tuple(f"cifar-10-batches-py/data_batch_{i}" for i in range(1, 6)),
+            "test": ("cifar-10-batches-py/test_batch",)}
+_CIFAR100 = {"train": ("cifar-100-python/train",), "test": ("cifar-100-python/test",)}
+_SVHN = {"train": "svhn/train_32x32.mat", "test": "svhn/test_32x32.mat"}
+register_dataset(DatasetSpec(
+    name="cifar10", modality="image", task=IMAGES,
+    description="CIFAR-10: 50,000 train / 10,000 test, 32×32 colour, 10 classes",
+    provenance="Krizhevsky 2009: unpack cifar-10-python.tar.gz (cs.toronto.edu/~kriz/cifar.html) in the root",
+    sources=(Source(name="python", files=sum(_CIFAR10.values(), ()), load=_cifar_loader(_CIFAR10),
+                    description="CIFAR-10 python-version pickles"),),
+))
+register_dataset(DatasetSpec(
+    name="cifar100", modality="image", task=IMAGES,
+    description="CIFAR-100: 50,000 train / 10,000 test, 32×32 colour, 100 fine classes",
+    provenance="Krizhevsky 2009: unpack cifar-100-python.tar.gz (cs.toronto.edu/~kriz/cifar.html) in the root",
+    sources=(Source(name="python", files=sum(_CIFAR100.values(), ()), load=_cifar_loader(_CIFAR100),
+                    description="CIFAR-100 python-version pickles (fine labels)"),),
+))
+register_dataset(DatasetSpec(
+    name="svhn", modality="image", task=IMAGES,
+    description="SVHN cropped digits: 73,257 train / 26,032 test, 32×32 colour, 10 classes",
+    provenance="Netzer et al. 2011 (ufldl.stanford.edu/housenumbers), torchvision SVHN layout under svhn/",
+    sources=(Source(name="mat", files=tuple(_SVHN.values()), description="SVHN .mat files",
+                    load=lambda root, split="train": read_svhn(root / _SVHN[split]),
+                    urls={p: "http://ufldl.stanford.edu/housenumbers/" + Path(p).name for p in _SVHN.values()}),),
 ))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from graphdistill.core import datasets as core_datasets
 from graphdistill.core.errors import UserError
 from vision.data import NORMALISATION, load_images, read_cifar, read_idx, read_svhn, to_image_set
 
@@ -100,3 +101,31 @@ def test_mnist_test_split_from_shared_data():
         load_images("mnist", "validation")
     with pytest.raises(UserError, match="unknown dataset"):
         load_images("mnits")
+
+
+def test_cifar_and_svhn_load_by_name_from_their_layouts(tmp_path, monkeypatch):
+    from scipy.io import savemat
+
+    monkeypatch.delenv(core_datasets.ENV_DATA, raising=False)
+    monkeypatch.setenv(core_datasets.ENV_OFFLINE, "1")
+    with pytest.raises(UserError, match="cifar-10-batches-py/data_batch_1"):
+        load_images("cifar10", "train", root=tmp_path)
+    rng = np.random.default_rng(3)
+    (tmp_path / "cifar-10-batches-py").mkdir()
+    for stem in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        with open(tmp_path / "cifar-10-batches-py" / stem, "wb") as handle:
+            pickle.dump({"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8), "labels": [0, 9, 2, 3]}, handle)
+    train = load_images("cifar10", "train", root=tmp_path)
+    assert train.images.shape == (20, 3, 32, 32) and train.num_classes == 10
+    assert abs(float(train.images.mean())) < 2  # normalised with CIFAR-10's constants
+    (tmp_path / "cifar-100-python").mkdir()
+    for stem in ("train", "test"):
+        with open(tmp_path / "cifar-100-python" / stem, "wb") as handle:
+            pickle.dump({"data": rng.integers(0, 256, (3, 3072), dtype=np.uint8), "fine_labels": [0, 99, 5]}, handle)
+    assert load_images("cifar100", "test", root=tmp_path).num_classes == 100
+    (tmp_path / "svhn").mkdir()
+    for stem in ("train", "test"):
+        savemat(tmp_path / "svhn" / f"{stem}_32x32.mat",
+                {"X": rng.integers(0, 256, (32, 32, 3, 2), dtype=np.uint8), "y": np.array([[10], [4]])})
+    svhn = load_images("svhn", "test", root=tmp_path)
+    assert svhn.labels.tolist() == [0, 4] and svhn.images.shape == (2, 3, 32, 32)
