@@ -249,20 +249,20 @@ _CIFAR10 = {"train": tuple(f"cifar-10-batches-py/data_batch_{i}" for i in range(
             "test": ("cifar-10-batches-py/test_batch",)}
 _CIFAR100 = {"train": ("cifar-100-python/train",), "test": ("cifar-100-python/test",)}
 _SVHN = {"train": "svhn/train_32x32.mat", "test": "svhn/test_32x32.mat"}
-register_dataset(DatasetSpec(
-    name="cifar10", modality="image", task=IMAGES,
-    description="CIFAR-10: 50,000 train / 10,000 test, 32×32 colour, 10 classes",
-    provenance="Krizhevsky 2009: unpack cifar-10-python.tar.gz (cs.toronto.edu/~kriz/cifar.html) in the root",
-    sources=(Source(name="python", files=sum(_CIFAR10.values(), ()), load=_cifar_loader(_CIFAR10),
-                    description="CIFAR-10 python-version pickles"),),
-))
-register_dataset(DatasetSpec(
-    name="cifar100", modality="image", task=IMAGES,
-    description="CIFAR-100: 50,000 train / 10,000 test, 32×32 colour, 100 fine classes",
-    provenance="Krizhevsky 2009: unpack cifar-100-python.tar.gz (cs.toronto.edu/~kriz/cifar.html) in the root",
-    sources=(Source(name="python", files=sum(_CIFAR100.values(), ()), load=_cifar_loader(_CIFAR100),
-                    description="CIFAR-100 python-version pickles (fine labels)"),),
-))
+
+
+def _cifar_spec(name: str, files: dict[str, tuple[str, ...]], archive: str, classes: str) -> DatasetSpec:
+    return DatasetSpec(
+        name=name, modality="image", task=IMAGES,
+        description=f"{name.upper()}: 50,000 train / 10,000 test, 32×32 colour, {classes}",
+        provenance=f"Krizhevsky 2009: unpack {archive} (cs.toronto.edu/~kriz/cifar.html) in the root",
+        sources=(Source(name="python", files=sum(files.values(), ()), load=_cifar_loader(files),
+                        description=f"{name.upper()} python-version pickles"),),
+    )
+
+
+register_dataset(_cifar_spec("cifar10", _CIFAR10, "cifar-10-python.tar.gz", "10 classes"))
+register_dataset(_cifar_spec("cifar100", _CIFAR100, "cifar-100-python.tar.gz", "100 fine classes"))
 register_dataset(DatasetSpec(
     name="svhn", modality="image", task=IMAGES,
     description="SVHN cropped digits: 73,257 train / 26,032 test, 32×32 colour, 10 classes",
