@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", required=True,
                    help="condensation method: gcond, gcond-x, one-step, gcdm, gcdm-x, random, herding, kcenter "
                         "(node classification); doscond, random, herding (graph classification); "
-                        "distill-cf, random, head (recommender data); text-dd (text); dm, dc, dsa (images)")
+                        "distill-cf, random, head (recommender data); text-dd (text); dm, dc, dsa, mtt, tesla "
+                        "(images; mtt and tesla with --hp buffer=PATH from `graphdistill experts`)")
     size = p.add_mutually_exclusive_group(required=True)
     size.add_argument("--budget", type=int, help="number of condensed nodes (graphs) or users (recommender data)")
     size.add_argument("--users", type=int, help="number of synthetic users (recommender data)")
@@ -87,6 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset")
     p.add_argument("--out", type=Path, default=None)
     _common(p)
+
+    p = sub.add_parser("experts", help="train MTT's expert trajectories (the buffer MTT and TESLA match)")
+    p.add_argument("dataset", nargs="?", default="mnist", help="image dataset (default mnist)")
+    p.add_argument("--out", type=Path, required=True, help="buffer file to write (resumed if it exists)")
+    p.add_argument("--experts", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=10, help="epochs per expert")
+    p.add_argument("--images-per-epoch", type=int, default=0, help="0: the whole training set each epoch")
+    p.add_argument("--lr", type=float, default=0.01)
+    _vision_common(p)
 
     p = sub.add_parser("teacher", help="train and save an image classifier (a KD teacher)")
     p.add_argument("dataset", nargs="?", default="mnist", help="image dataset (default mnist)")
@@ -342,6 +352,20 @@ def _how_to_get(spec) -> str:
     return " or ".join(ways) if ways else f"manual: {spec.provenance}"
 
 
+def cmd_experts(args) -> int:
+    from graphdistill.core.device import resolve_device
+    from vision.data import load_images
+    from vision.dd.mtt import ExpertConfig, train_experts
+
+    config = ExpertConfig(experts=args.experts, epochs=args.epochs, lr=args.lr,
+                          images_per_epoch=args.images_per_epoch, seed=args.seed)  # bad values fail here
+    train = load_images(args.dataset, "train", root=args.data_root)
+    buffer = train_experts(train, config, args.out, str(resolve_device(args.device)))
+    print(f"{tuple(buffer['trajectories'].shape)} expert parameters in {args.out} ({buffer['seconds']:.0f} s); "
+          f"use: graphdistill condense {args.dataset} --method mtt --ipc 10 --hp buffer={args.out}")
+    return 0
+
+
 def cmd_teacher(args) -> int:
     from vision.run import train_teacher
     from vision.train import TrainConfig
@@ -429,7 +453,8 @@ def format_table(rows: list[dict]) -> str:
 
 
 COMMANDS = {"condense": cmd_condense, "evaluate": cmd_evaluate, "datasets": cmd_datasets,
-            "whole": cmd_whole, "demo": cmd_demo, "teacher": cmd_teacher, "kd": cmd_kd, "dfkd": cmd_dfkd}
+            "whole": cmd_whole, "demo": cmd_demo, "teacher": cmd_teacher, "experts": cmd_experts, "kd": cmd_kd,
+            "dfkd": cmd_dfkd}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -383,6 +383,21 @@ def test_cli_runs_a_tiny_dm_distillation(tmp_path, capsys, data_root):
     assert not (out / "checkpoint.pt").exists()
 
 
+def test_cli_trains_experts_then_runs_mtt_from_the_buffer(tmp_path, capsys, data_root):
+    buffer, out = tmp_path / "experts.pt", tmp_path / "mtt"
+    code, stdout, _ = run_cli(["experts", "mnist", "--out", str(buffer), "--experts", "1", "--epochs", "2",
+                               "--images-per-epoch", "256", "--device", "cpu", "--data-root", str(data_root)], capsys)
+    assert code == 0 and "(1, 3, " in stdout and buffer.is_file()
+    code, stdout, _ = run_cli(["condense", "mnist", "--method", "mtt", "--ipc", "1", "--hp", f"buffer={buffer}",
+                               "--hp", "iterations=1", "--hp", "syn_steps=2", "--hp", "expert_epochs=1",
+                               "--hp", "max_start_epoch=1", "--epochs", "2", "--runs", "1", "--device", "cpu",
+                               "--out", str(out), "--data-root", str(data_root)], capsys)
+    assert code == 0 and (out / "synthetic.pt").is_file()
+    code, _, err = run_cli(["condense", "mnist", "--method", "mtt", "--ipc", "1", "--out", str(tmp_path / "x"),
+                            "--data-root", str(data_root)], capsys)
+    assert code == 2 and "graphdistill experts" in err
+
+
 def test_zca_decorrelates_pixels_and_inverts():
     from vision.zca import ZCA
 

@@ -12,6 +12,9 @@ a student starts at θ*_t and takes N = ``syn_steps`` SGD steps on minibatches o
     ‖θ̂_{t+N} − θ*_{t+M}‖² / ‖θ*_t − θ*_{t+M}‖²,   M = ``expert_epochs``,
 
 is minimised over the images (SGD, ``lr_img``, momentum 0.5) and α (SGD, ``lr_lr``, momentum 0.5).
+α is kept ≥ :data:`MIN_STEP_SIZE` after each update: the reference leaves it free, and a step
+that drives it negative (a gradient *ascent* student, which no evaluation can train with) ends
+its runs with an optimiser error; here such a step stops α at the floor instead.
 The unrolled steps run through the core's :func:`~graphdistill.core.unroll.unrolled_sgd` (the
 routine text distillation uses); ``constant_memory=True`` computes the very same gradient with
 :func:`~graphdistill.core.unroll.unrolled_sgd_gradients`, which holds one step's graph at a time —
@@ -116,6 +119,9 @@ def train_experts(data: ImageSet, config: ExpertConfig, path: str | os.PathLike,
     return load_torch(path)
 
 
+MIN_STEP_SIZE = 1e-6  # floor of the learned step size α
+
+
 @dataclass
 class MTTConfig(DistillConfig):
     """MTT's settings. MTT published no MNIST setting; these defaults are ours (see the benchmark)."""
@@ -136,7 +142,8 @@ class MTTConfig(DistillConfig):
         if self.syn_steps < 1 or self.expert_epochs < 1 or self.max_start_epoch < 1 or self.batch_syn < 0:
             raise UserError("MTT needs syn_steps, expert_epochs, max_start_epoch ≥ 1 and batch_syn ≥ 0")
         if not self.buffer:
-            raise UserError("MTT needs an expert buffer: --hp buffer=PATH (made by train_experts / the benchmark)")
+            raise UserError("MTT needs an expert buffer: --hp buffer=PATH, made by `graphdistill experts` "
+                            "(or vision.dd.mtt.train_experts)")
 
 
 class MTT(ImageDistiller):
@@ -226,4 +233,6 @@ class MTT(ImageDistiller):
             loss.backward()
         self.optimizer.step()
         self.lr_optimizer.step()
+        with torch.no_grad():
+            syn.lr.clamp_(min=MIN_STEP_SIZE)
         return loss.detach()
