@@ -76,6 +76,16 @@ def test_dsa_gives_paired_batches_the_same_transformation_per_class():
         torch.testing.assert_close(a, again)  # determinism under a seed
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_dsa_paired_mode_is_differentiable_in_the_synthetic_images(seed):
+    """The mode DC, DSA and DM train through: per-class draws applied to the synthetic batch."""
+    dsa = DSA("color_crop_cutout_scale_rotate")
+    draw = dsa.draw(2, torch.Generator().manual_seed(seed))
+    labels = torch.tensor([0, 1, 1])
+    small = torch.rand(3, 1, 6, 6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda images: dsa.apply(images, draw, labels), (small,), eps=1e-6, atol=1e-5)
+
+
 def test_dsa_independent_mode_differs_per_image_and_is_differentiable():
     dsa = DSA("color_crop_cutout_scale_rotate", single=False)
     x = torch.rand(8, 1, 12, 12, dtype=torch.float64, requires_grad=True)
