@@ -20,7 +20,6 @@ from torch import nn
 
 from graphdistill.core.checkpoint import Checkpoint
 from graphdistill.core.device import resolve_device
-from graphdistill.core.errors import UserError
 from graphdistill.core.io import write_json, write_text
 from graphdistill.core.plots import new_figure, plot_image_grid, save_figure
 from graphdistill.core.rundir import peak_memory_mib, prepare_folder
@@ -28,7 +27,8 @@ from graphdistill.core.seed import seed_everything
 from vision.data import ImageSet, load_images
 from vision.dfkd.loop import DataFreeKD, KDHistory, KDLoopConfig
 from vision.dfkd.methods import DFKD_METHODS
-from vision.models import build_model, stage_layers
+from vision.kd.objective import layer_pairs
+from vision.models import build_model
 from vision.train import DEFAULT_TRAINING, TrainConfig, accuracy, check_compatible, distill_on_data, train_classifier
 from vision.weights import load_model, save_model
 
@@ -107,7 +107,7 @@ def dfkd_run(teacher_path: str | os.PathLike, student_arch: str, method: str, da
     teacher = load_teacher(teacher_path, test, dev)
     student = build_model(student_arch, in_channels=test.shape[0], num_classes=test.num_classes).to(dev)
     check_compatible(student, test)
-    at_layers = _attention_pairs(student, teacher) if spec.at_weight else ()
+    at_layers = layer_pairs(student, teacher, "stages") if spec.at_weight else ()
     loop_config = KDLoopConfig(**spec.loop_fields(), at_layers=at_layers)
     out = Path(out or f"runs/{dataset}-{spec.name}-{student_arch}-{seed}")
     identity = {"teacher": file_digest(teacher_path), "student": student_arch.lower(), "method": spec.name,
@@ -152,14 +152,6 @@ def dfkd_run(teacher_path: str | os.PathLike, student_arch: str, method: str, da
         synthesizer.pool.save(out / "pool.pt")
     checkpoint.remove()
     return metrics
-
-
-def _attention_pairs(student: nn.Module, teacher: nn.Module) -> tuple[tuple[str, str], ...]:
-    s, t = stage_layers(student), stage_layers(teacher)
-    if not s or len(s) != len(t):
-        raise UserError(f"attention transfer needs matching stage lists; {type(student).__name__} has {s}, "
-                        f"{type(teacher).__name__} has {t} (set at_weight=0)")
-    return tuple(zip(s, t, strict=True))
 
 
 def _jsonable(spec) -> dict:

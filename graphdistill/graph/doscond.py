@@ -359,8 +359,9 @@ class DosCond:
         selected = run.selection.restore_best(s)
         if selected is not None:
             log(f"selected the graphs of iteration {selected} (validation {100 * run.selection.best['val']:.2f})")
-        graphs = dense_to_graphs(s.x, s.discrete(cfg.threshold), s.y, s.sizes)
-        discrete_density = float(s.discrete(cfg.threshold).sum() / s.sizes.square().sum())
+        adjacency = s.discrete(cfg.threshold)
+        graphs = dense_to_graphs(s.x, adjacency, s.y, s.sizes)
+        discrete_density = float(adjacency.sum() / s.sizes.square().sum())
         meta = {"method": self.name, "dataset": dataset, "graphs_per_class": self.graphs_per_class,
                 "seed": self.seed, "config": dataclasses.asdict(cfg), "matching_loss": run.losses,
                 "nodes": run.nodes.tolist(), "initial_density": run.initial_density,

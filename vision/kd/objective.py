@@ -43,8 +43,8 @@ def layer_pairs(student: nn.Module, teacher: nn.Module, kind: str) -> tuple[tupl
     if kind == "stages":
         s, t = stage_layers(student), stage_layers(teacher)
         if not s or len(s) != len(t):
-            raise UserError(f"this loss pairs stages; {type(student).__name__} has {s}, "
-                            f"{type(teacher).__name__} has {t}")
+            raise UserError(f"attention transfer pairs stages, which need matching lists; "
+                            f"{type(student).__name__} has {s}, {type(teacher).__name__} has {t}")
         return tuple(zip(s, t, strict=True))
     s, t = penultimate_layer(student), penultimate_layer(teacher)
     if s is None or t is None:
