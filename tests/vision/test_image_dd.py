@@ -13,7 +13,7 @@ from graphdistill.core.errors import UserError
 from graphdistill.core.unroll import detached_parameters, unrolled_sgd, unrolled_sgd_gradients
 from tests.cli_helpers import run_cli
 from vision.augment import DSA
-from vision.convnet import NNPACK_MIN_BATCH, AvgPool2x2, winograd_forward
+from vision.convnet import NNPACK_MIN_BATCH, AvgPool2x2, Conv2d, _WinogradConvolution, winograd_forward
 from vision.data import ImageSet, load_images
 from vision.dd import dc as dd_dc
 from vision.dd import dm as dd_dm
@@ -150,6 +150,34 @@ def test_winograd_forward_gives_the_same_training_gradients():
         torch.testing.assert_close(got, want, rtol=1e-3, atol=1e-4)
     with winograd_forward(NNPACK_MIN_BATCH - 1):  # too small a batch for NNPACK: oneDNN stays on
         assert torch.backends.mkldnn.enabled
+
+
+def test_winograd_convolution_gradients_match_autograd_to_second_order():
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 5, 5, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(4, 3, 3, 3, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(_WinogradConvolution.apply, (x, w, b))
+    assert torch.autograd.gradgradcheck(_WinogradConvolution.apply, (x, w, b))  # DC's synthetic side, MTT
+    assert torch.autograd.gradcheck(lambda x, w: _WinogradConvolution.apply(x, w, None), (x, w))
+
+
+def test_conv2d_trains_like_nn_conv2d_and_falls_back_where_winograd_does_not_apply():
+    torch.manual_seed(0)
+    ours = Conv2d(8, 16, 3, padding=1)
+    plain = torch.nn.Conv2d(8, 16, 3, padding=1)
+    plain.load_state_dict(ours.state_dict())  # same parameters, same state dict
+    x = torch.randn(NNPACK_MIN_BATCH, 8, 12, 12, requires_grad=True)
+    assert ours._winograd_applies(x) == torch.backends.nnpack.is_available()
+    got = torch.autograd.grad(ours(x).square().sum(), [x, ours.weight, ours.bias])
+    want = torch.autograd.grad(plain(x).square().sum(), [x, plain.weight, plain.bias])
+    for g, w in zip(got, want, strict=True):
+        torch.testing.assert_close(g, w, rtol=1e-3, atol=1e-3)
+    assert not ours._winograd_applies(x[:NNPACK_MIN_BATCH - 1])  # NNPACK's minimum batch
+    assert not Conv2d(8, 16, 3, padding=3)._winograd_applies(x)  # not a "same" convolution
+    assert not Conv2d(8, 16, 3, padding=1, stride=2)._winograd_applies(x)
+    with torch.no_grad():
+        assert not ours._winograd_applies(x)
 
 
 def test_fast_average_pooling_equals_avg_pool2d_with_its_gradients():
