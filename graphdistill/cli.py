@@ -10,6 +10,8 @@ from graphdistill.core.errors import UserError
 
 DEMO_METHODS = "gcond,random"
 DEMO_BUDGETS = "70"
+TEACHER_ARCH_HELP = ("the teacher's architecture (e.g. lenet5), needed only when --teacher is a bare state dict "
+                     "(torch.save(model.state_dict(), ...)) rather than a file of `graphdistill teacher`")
 
 
 def _csv(text: str) -> list[str]:
@@ -109,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("kd", help="knowledge distillation with the real training images (the reference ceiling)")
     p.add_argument("--teacher", type=Path, required=True)
+    p.add_argument("--teacher-arch", default=None, help=TEACHER_ARCH_HELP)
     p.add_argument("--student", default="lenet5-half")
     p.add_argument("--dataset", default="mnist")
     p.add_argument("--epochs", type=int, default=15)
@@ -124,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dfkd", help="data-free knowledge distillation (DAFL, RDSKD, DFAD, ZSKT, DFQ, "
                                     "DeepInversion, CMI, FastDFKD)")
     p.add_argument("--teacher", type=Path, required=True, help="teacher file written by `graphdistill teacher`")
+    p.add_argument("--teacher-arch", default=None, help=TEACHER_ARCH_HELP)
     p.add_argument("--student", default="lenet5-half", help="student architecture (default lenet5-half)")
     p.add_argument("--method", required=True, help="dafl, rdskd, dfad, zskt, dfq, deepinversion, cmi, fastdfkd-2|5|10")
     p.add_argument("--dataset", default="mnist", help="dataset whose test split is used for reporting")
@@ -384,7 +388,7 @@ def cmd_kd(args) -> int:
     r = kd_real_run(args.teacher, args.student, args.dataset, seed=args.seed, config=TrainConfig(epochs=args.epochs),
                     temperature=args.temperature, feature_loss=args.feature_loss,
                     feature_weight=args.feature_weight, anchors=args.anchors, data_root=args.data_root,
-                    device=args.device)
+                    device=args.device, teacher_arch=args.teacher_arch)
     extra = f" + {args.feature_weight:g} · {args.feature_loss}" if args.feature_loss else ""
     print(f"KD{extra} with real data: {args.student} {100 * r['final_accuracy']:.2f} % "
           f"(teacher {100 * r['teacher_accuracy']:.2f} %, {r['seconds']:.0f} s)")
@@ -395,7 +399,8 @@ def cmd_dfkd(args) -> int:
     from vision.run import dfkd_run
 
     m = dfkd_run(args.teacher, args.student, args.method, args.dataset, seed=args.seed, out=args.out,
-                 hyper=_hyper(args.hp), data_root=args.data_root, device=args.device, save_pool=args.save_pool)
+                 hyper=_hyper(args.hp), data_root=args.data_root, device=args.device, save_pool=args.save_pool,
+                 teacher_arch=args.teacher_arch)
     print(f"{m['method']}: {m['student']} {100 * m['final_accuracy']:.2f} % (teacher "
           f"{100 * m['teacher_accuracy']:.2f} %); synthesis {m['synthesis_total_seconds']:.0f} s, "
           f"KD {m['kd_total_seconds']:.0f} s")

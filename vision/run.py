@@ -59,8 +59,10 @@ def train_teacher(dataset: str, arch: str, out: str | os.PathLike, *, seed: int 
             "seconds": seconds, "anchors": len(history["anchors"]), "path": str(out)}
 
 
-def load_teacher(path: str | os.PathLike, test: ImageSet, device: torch.device) -> nn.Module:
-    teacher = load_model(path).to(device).eval()
+def load_teacher(path: str | os.PathLike, test: ImageSet, device: torch.device, arch: str | None = None) -> nn.Module:
+    """A teacher from a file of :func:`~vision.weights.save_model`, or from a bare state dict of
+    ``arch`` (sized for ``test``'s channels and classes), checked against ``test``."""
+    teacher = load_model(path, arch, in_channels=test.shape[0], num_classes=test.num_classes).to(device).eval()
     check_compatible(teacher, test)
     return teacher
 
@@ -68,18 +70,20 @@ def load_teacher(path: str | os.PathLike, test: ImageSet, device: torch.device) 
 def kd_real_run(teacher_path: str | os.PathLike, student_arch: str, dataset: str = "mnist", *, seed: int = 0,
                 config: TrainConfig = DEFAULT_TRAINING, temperature: float = 4.0, feature_loss: str | None = None,
                 feature_weight: float = 0.0, anchors: list[str | os.PathLike] = (), data_root=None,
-                device: str = "auto") -> dict:
+                device: str = "auto", teacher_arch: str | None = None) -> dict:
     """The real-data ceiling: Hinton KD of a fresh student on the real training images, plus
     ``feature_weight`` × any feature loss of the registry (:class:`~vision.kd.objective.KDObjective`).
     ``anchors``: earlier checkpoints of the teacher (``graphdistill teacher --anchor-every``), early
-    to late; the student then follows RCO's route through them and ends on ``teacher_path``."""
+    to late; the student then follows RCO's route through them and ends on ``teacher_path``.
+    ``teacher_arch`` names the architecture when the teacher files are bare state dicts."""
     from vision.kd.objective import KDObjective
     from vision.kd.rco import RouteSchedule
 
     dev = resolve_device(device)
     test = load_images(dataset, "test", size=IMAGE_SIZE, root=data_root)
-    teacher = load_teacher(teacher_path, test, dev)
-    route = RouteSchedule([load_teacher(p, test, dev) for p in anchors] + [teacher], config.epochs) if anchors else None
+    teacher = load_teacher(teacher_path, test, dev, teacher_arch)
+    route = (RouteSchedule([load_teacher(p, test, dev, teacher_arch) for p in anchors] + [teacher], config.epochs)
+             if anchors else None)
     student = build_model(student_arch, in_channels=test.shape[0], num_classes=test.num_classes).to(dev)
     check_compatible(student, test)
     seed_everything(seed)
@@ -96,15 +100,17 @@ def kd_real_run(teacher_path: str | os.PathLike, student_arch: str, dataset: str
 
 def dfkd_run(teacher_path: str | os.PathLike, student_arch: str, method: str, dataset: str = "mnist", *,
              seed: int = 0, out: str | os.PathLike | None = None, hyper: dict | None = None, data_root=None,
-             device: str = "auto", progress: bool = True, save_pool: bool = False) -> dict:
+             device: str = "auto", progress: bool = True, save_pool: bool = False,
+             teacher_arch: str | None = None) -> dict:
     """Distil ``teacher_path`` into a fresh ``student_arch`` with a data-free method (generator- or
     inversion-based); the real training set is never loaded. Returns (and writes) the metrics.
     ``save_pool`` also writes an inversion method's synthetic images to ``pool.pt``
-    (:meth:`vision.dfkd.pool.ImagePool.load` reads it back)."""
+    (:meth:`vision.dfkd.pool.ImagePool.load` reads it back). ``teacher_arch`` names the
+    architecture when ``teacher_path`` is a bare state dict."""
     spec = DFKD_METHODS.get(method).with_overrides(dict(hyper or {}))
     dev = resolve_device(device)
     test = load_images(dataset, "test", size=IMAGE_SIZE, root=data_root)
-    teacher = load_teacher(teacher_path, test, dev)
+    teacher = load_teacher(teacher_path, test, dev, teacher_arch)
     student = build_model(student_arch, in_channels=test.shape[0], num_classes=test.num_classes).to(dev)
     check_compatible(student, test)
     at_layers = layer_pairs(student, teacher, "stages") if spec.at_weight else ()

@@ -53,6 +53,8 @@ def test_dafl_short_run_writes_a_resumable_folder(mnist_teacher, tmp_path, capsy
     ("method", "unknown data-free KD method"),
     ("hyper", "unknown hyper-parameter"),
     ("no-bn", "has no BatchNorm layer"),
+    ("bare", "bare state dict; say which architecture"),
+    ("bare-wrong-arch", "does not fit lenet5-half"),
 ])
 def test_bad_input_fails_before_training(case, message, tmp_path, capsys, data_root):
     teacher = tmp_path / "teacher.pt"
@@ -60,16 +62,30 @@ def test_bad_input_fails_before_training(case, message, tmp_path, capsys, data_r
         save_model(teacher, build_model("lenet5", 1, 5))
     elif case == "pickled":
         torch.save(build_model("lenet5", 1, 10), teacher)
+    elif case.startswith("bare"):
+        torch.save(build_model("lenet5", 1, 10).state_dict(), teacher)
     else:
         save_model(teacher, build_model("lenet5", 1, 10))
     method = {"method": "dafll", "no-bn": "fastdfkd-5"}.get(case, "dafl")
-    extra = ["--hp", "ngff=3"] if case == "hyper" else []
+    extra = {"hyper": ["--hp", "ngff=3"], "bare-wrong-arch": ["--teacher-arch", "lenet5-half"]}.get(case, [])
     code, _, stderr = run_cli(["dfkd", "--teacher", str(teacher), "--method", method, "--out", str(tmp_path / "o"),
                                "--data-root", str(data_root), *extra], capsys)
     assert code == 2 and message in stderr
     assert not (tmp_path / "o" / "checkpoint.pt").exists()
     if case == "no-bn":
         assert not (tmp_path / "o").exists()  # refused before the run folder is made
+
+
+def test_a_bare_state_dict_teacher_loads_with_its_architecture(mnist, tmp_path):
+    from vision.run import load_teacher
+
+    _, test = mnist
+    torch.manual_seed(0)
+    net = build_model("lenet5", 1, 10)
+    torch.save(net.state_dict(), tmp_path / "bare.pt")
+    teacher = load_teacher(tmp_path / "bare.pt", test, torch.device("cpu"), arch="lenet5")
+    x = test.images[:4]
+    torch.testing.assert_close(teacher(x), net.eval()(x))
 
 
 def test_rco_student_follows_the_teacher_route(mnist):
