@@ -132,16 +132,17 @@ class _WinogradConvolution(torch.autograd.Function):
         want_weight = ctx.needs_input_grad[1]
         want_bias = ctx.has_bias and ctx.needs_input_grad[2]
         if want_weight or want_bias:
-            _, grad_weight, grad_bias = torch.ops.aten.convolution_backward(
-                grad, x, weight, [weight.shape[0]] if ctx.has_bias else None, [1, 1], [pad, pad], [1, 1],
-                False, [0, 0], 1, [False, want_weight, want_bias])
+            with torch.backends.mkldnn.flags(enabled=True):  # even when backward() runs inside winograd_forward
+                _, grad_weight, grad_bias = torch.ops.aten.convolution_backward(
+                    grad, x, weight, [weight.shape[0]] if ctx.has_bias else None, [1, 1], [pad, pad], [1, 1],
+                    False, [0, 0], 1, [False, want_weight, want_bias])
         return grad_x, grad_weight, grad_bias
 
 
 class Conv2d(nn.Conv2d):
     """``nn.Conv2d`` (same parameters and state dict) that trains "same" convolutions on CPU through
-    :class:`_WinogradConvolution`: 256 MNIST images forward and backward through ConvNet-3 in
-    ≈ 0.8× the time of NNPACK-forward / oneDNN-backward. Anything else — CUDA, small batches,
+    :class:`_WinogradConvolution`: a DC step on MNIST takes 6–11 % less time than with NNPACK's
+    forward and oneDNN's whole backward (benchmarks/RESULTS.md). Anything else — CUDA, small batches,
     other geometries or dtypes, ``torch.func`` transforms, no gradient — is ``nn.Conv2d``."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
