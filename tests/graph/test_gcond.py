@@ -72,12 +72,31 @@ def test_label_smoothness_is_zero_for_edges_inside_classes_only():
     assert float(label_smoothness(across, labels, 2)) > 3.0
 
 
+
+def _within_class_weight(result) -> float:
+    same = result.y[result.edge_index[0]] == result.y[result.edge_index[1]]
+    return float(result.edge_weight[same].sum() / result.edge_weight.sum())
+
+
+def test_smoothness_regulariser_moves_edge_weight_inside_classes():
+    """GCond's α·tr(Y'ᵀ L̃ Y') pulls the structure model towards same-class edges: with it on, a
+    larger share of the condensed graph's edge weight joins nodes of one class (same seed)."""
+    data = planted_graph()
+    settings = {**FAST, "epochs": 4, "cycle": 2, "structure_epochs": 1, "threshold": 0.0}
+    plain = GCond(budget=9, seed=0, **settings).fit(data)
+    smooth = GCond(budget=9, seed=0, smoothness=5.0, **settings).fit(data)
+    assert _within_class_weight(smooth) > _within_class_weight(plain) + 0.05, (
+        _within_class_weight(plain), _within_class_weight(smooth))
+
+
 # ---------------------------------------------------------------------------- configuration
 
 def test_presets_apply_by_dataset_and_explicit_values_win(cora):
     assert GCond(budget=70).resolved_config(cora).inner == 15
     assert GCond(budget=70).resolved_config(cora).lr_feat == 1e-4
     assert GCond(budget=70).resolved_config(cora).real_fanouts == (10, 5)  # the reference's real-side sampler
+    assert GCond(budget=70).resolved_config(cora).smoothness == 0.02  # ours: see presets/gcond.json
+    assert GCond(budget=70, smoothness=0.0).resolved_config(cora).smoothness == 0.0
     assert GCond(budget=70, real_fanouts=None).resolved_config(cora).real_fanouts is None
     # the preset's sampler yields to settings it cannot serve: exact propagation then
     assert GCond(budget=70, matching_model="gcn").resolved_config(cora).real_fanouts is None
