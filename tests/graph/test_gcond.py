@@ -72,7 +72,6 @@ def test_label_smoothness_is_zero_for_edges_inside_classes_only():
     assert float(label_smoothness(across, labels, 2)) > 3.0
 
 
-
 def _within_class_weight(result) -> float:
     same = result.y[result.edge_index[0]] == result.y[result.edge_index[1]]
     return float(result.edge_weight[same].sum() / result.edge_weight.sum())
