@@ -13,7 +13,16 @@ from graphdistill.core.errors import UserError
 from graphdistill.core.unroll import detached_parameters, unrolled_sgd, unrolled_sgd_gradients
 from tests.cli_helpers import run_cli
 from vision.augment import DSA
-from vision.convnet import NNPACK_MIN_BATCH, AvgPool2x2, Conv2d, _WinogradConvolution, winograd_forward
+from vision.convnet import (
+    NNPACK_MIN_BATCH,
+    AvgPool2x2,
+    Conv2d,
+    _WinogradConvolution,
+    fast_inference,
+    real_forward,
+    resolve_precision,
+    winograd_forward,
+)
 from vision.data import ImageSet, load_images
 from vision.dd import dc as dd_dc
 from vision.dd import dm as dd_dm
@@ -178,6 +187,48 @@ def test_conv2d_trains_like_nn_conv2d_and_falls_back_where_winograd_does_not_app
     assert not Conv2d(8, 16, 3, padding=1, stride=2)._winograd_applies(x)
     with torch.no_grad():
         assert not ours._winograd_applies(x)
+
+
+def test_bfloat16_real_side_gives_float32_gradients_close_to_float32_ones():
+    torch.manual_seed(0)
+    net = build_model("convnet", 1, 10, image_size=28, width=16)
+    x, y = torch.randn(32, 1, 28, 28), torch.arange(32) % 10
+
+    def grads(precision: str) -> list[torch.Tensor]:
+        with real_forward(len(x), precision):
+            assert torch.is_autocast_enabled("cpu") == (precision == "bfloat16")
+            assert not net.features[0]._winograd_applies(x) or precision == "float32"
+            loss = F.cross_entropy(net(x), y)
+        return torch.autograd.grad(loss, [net.features[4].weight, net.classifier.weight])
+
+    for got, want in zip(grads("bfloat16"), grads("float32"), strict=True):
+        assert got.dtype == torch.float32  # the parameters' dtype, whatever the arithmetic
+        assert F.cosine_similarity(got.flatten(), want.flatten(), dim=0) > 0.98
+    with fast_inference("bfloat16"):
+        features = net.embed(x)
+    assert features.dtype == torch.bfloat16 and not features.requires_grad
+    torch.testing.assert_close(features.float(), net.embed(x).detach(), rtol=0.05, atol=0.05)
+
+
+def test_precision_names_resolve_and_bad_ones_are_rejected(mnist28):
+    assert resolve_precision("float32") == "float32" and resolve_precision("bfloat16", "cpu") == "bfloat16"
+    assert resolve_precision("auto", "cuda") == "float32"  # not measured on GPUs: float32 there
+    assert resolve_precision("auto", "cpu") in ("float32", "bfloat16")
+    with pytest.raises(UserError, match="precision"):
+        resolve_precision("float16")
+    with pytest.raises(UserError, match="precision"):
+        DMConfig(real_precision="half")
+
+
+def test_dm_step_in_bfloat16_moves_the_images_as_in_float32(mnist28):
+    train = _subset(mnist28[0], 2000)
+    steps = {}
+    for precision in ("float32", "bfloat16"):
+        distiller = DM(DMConfig(ipc=1, iterations=1, batch_real=32, seed=0, real_precision=precision), train)
+        syn, _ = distiller.fit(log=lambda m: None)
+        assert syn.meta["real_precision"] == precision
+        steps[precision] = (syn.images - distiller.initialise().images).detach().flatten()
+    assert F.cosine_similarity(steps["bfloat16"], steps["float32"], dim=0) > 0.95
 
 
 def test_fast_average_pooling_equals_avg_pool2d_with_its_gradients():

@@ -18,6 +18,7 @@ import torch
 from graphdistill.core.checkpoint import Checkpoint
 from graphdistill.core.errors import UserError
 from vision.augment import DSA
+from vision.convnet import resolve_precision
 from vision.data import ImageSet
 from vision.dd.evaluate import dsa_strategy_for
 from vision.dd.synthetic import ClassSampler, SyntheticImages
@@ -37,6 +38,9 @@ class DistillConfig:
     dsa_strategy: str = "auto"  # "auto": the paper's strategy (no flip for digits); "none" disables DSA
     checkpoint_every: int = 25
     seed: int = 0
+    # Arithmetic of the real-image passes ("float32", "bfloat16" or "auto": bfloat16 where the CPU
+    # has it natively; vision.convnet.real_forward). The synthetic side always stays float32.
+    real_precision: str = "auto"
 
     def __post_init__(self) -> None:
         if self.ipc < 1 or self.iterations < 0 or self.batch_real < 1 or self.checkpoint_every < 1:
@@ -46,6 +50,7 @@ class DistillConfig:
             raise UserError(f"lr_img must be positive, got {self.lr_img!r}")
         if self.init not in ("real", "noise"):
             raise UserError(f"init must be 'real' or 'noise', got {self.init!r}")
+        resolve_precision(self.real_precision)  # rejects unknown names early
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -72,6 +77,7 @@ class ImageDistiller:
         strategy = dsa_strategy_for(data.name, config.dsa_strategy)
         self.dsa = None if strategy.lower() == "none" else DSA(strategy)
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.precision = resolve_precision(config.real_precision, self.device)
 
     @property
     def num_classes(self) -> int:
@@ -136,5 +142,6 @@ class ImageDistiller:
                                      "torch_rng": torch.get_rng_state()})
         syn.meta.update({"method": self.name, "config": self.config.to_dict(), "seconds": seconds,
                          "iterations": self.config.iterations, "dataset": self.data.name,
-                         "dsa_strategy": None if self.dsa is None else self.dsa.strategy, **self.describe()})
+                         "dsa_strategy": None if self.dsa is None else self.dsa.strategy,
+                         "real_precision": self.precision, **self.describe()})
         return syn, History(losses, seconds, self.config.iterations)

@@ -25,7 +25,7 @@ from torch import nn
 
 from graphdistill.core.errors import UserError
 from graphdistill.core.matching import DISTANCES, match_epoch, separate_class_gradients
-from vision.convnet import winograd_forward
+from vision.convnet import real_forward
 from vision.dd.base import DistillConfig, ImageDistiller
 from vision.dd.synthetic import SyntheticImages
 
@@ -89,7 +89,7 @@ class _ImageMatching:
         blocks, block_labels = real.split(per_class), labels.split(per_class)
 
         def class_loss(c: int) -> torch.Tensor:
-            with winograd_forward(per_class):  # forward on NNPACK; the core's backward then runs on oneDNN
+            with real_forward(per_class, d.precision, d.device.type):  # the core's backward() runs after it
                 return F.cross_entropy(model(blocks[c]), block_labels[c])
 
         return separate_class_gradients(class_loss, range(d.num_classes), params)

@@ -27,7 +27,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from graphdistill.core.distribution import mean_embedding_distance, real_class_means
 from graphdistill.core.errors import UserError
-from vision.convnet import INFERENCE_BATCH, fast_inference
+from vision.convnet import fast_inference, inference_batch
 from vision.dd.base import DistillConfig, ImageDistiller
 from vision.dd.synthetic import SyntheticImages
 
@@ -100,9 +100,9 @@ class DM(ImageDistiller):
             draw = self.dsa.draw(self.num_classes, self.generator, self.device)
             real = self.dsa.apply(real, draw, real_labels)
             images = self.dsa.apply(images, draw, syn.labels)
-        with fast_inference():  # in chunks: the first layer's activations of 2,560 images take 1.3 GB
-            features = torch.cat([embed(chunk) for chunk in real.split(INFERENCE_BATCH)], dim=1)
-            real_means = real_class_means(features, real_labels, self.num_classes)  # (k, C, F)
+        with fast_inference(self.precision, self.device.type):  # in chunks: 2,560 images' first layer is 1.3 GB
+            features = torch.cat([embed(chunk) for chunk in real.split(inference_batch(self.precision))], dim=1)
+            real_means = real_class_means(features.float(), real_labels, self.num_classes)  # (k, C, F)
         distances = mean_embedding_distance(real_means, embed(images), syn.labels)  # (k, C)
         return distances.mean(0)
 
