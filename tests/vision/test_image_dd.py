@@ -1,5 +1,7 @@
 """Image dataset distillation: ConvNet, DSA, the shared matching core, DM / DC / MTT / TESLA, runs."""
 
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -470,6 +472,8 @@ def test_cli_runs_a_tiny_dm_distillation(tmp_path, capsys, data_root):
     for name in ("synthetic.pt", "metrics.json", "synthetic.png", "curves.png", "config.json"):
         assert (out / name).is_file()
     assert not (out / "checkpoint.pt").exists()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["real_precision"] == resolve_precision("auto", "cpu")  # the precision used, not "auto"
 
 
 def test_cli_trains_experts_then_runs_mtt_from_the_buffer(tmp_path, capsys, data_root):

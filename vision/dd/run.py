@@ -116,6 +116,7 @@ def image_condense_run(dataset: str = "mnist", method: str = "dm", ipc: int = 10
                     "accuracies": [r["test"] for r in main["runs"]],
                     "condense_seconds": seconds, "seconds_per_iteration": seconds / iterations,
                     "iterations": syn.meta["iterations"], "dsa_strategy": syn.meta.get("dsa_strategy"),
+                    "real_precision": syn.meta.get("real_precision", "float32"),
                     "learned_lr": learned_lr, "evaluation": protocol.to_dict(), "device": device,
                     "expert_buffer": syn.meta.get("buffer"), "zca_eps": zca_eps,
                     "threads": torch.get_num_threads(),
