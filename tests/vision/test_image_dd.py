@@ -428,6 +428,9 @@ def test_mtt_and_tesla_take_the_same_step(mnist28, tmp_path):
     assert plain_history.losses == pytest.approx(tesla_history.losses, rel=1e-5)
     torch.testing.assert_close(tesla.images.detach(), plain.images.detach(), rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(tesla.lr.detach(), plain.lr.detach())
+    assert plain.meta["real_precision"] == "float32"  # MTT has no bfloat16 real side, whatever the CPU
+    with pytest.raises(UserError, match="no bfloat16 real side"):
+        MTT(MTTConfig(ipc=1, buffer=str(buffer), model="mlp", real_precision="bfloat16"), train)
     with pytest.raises(UserError, match="exceeds"):
         MTT(MTTConfig(ipc=1, buffer=str(buffer), model="mlp", max_start_epoch=3, expert_epochs=1), train)
 

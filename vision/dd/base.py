@@ -67,6 +67,7 @@ class ImageDistiller:
     """Base class: subclasses set ``name`` and implement :meth:`step`."""
 
     name = "base"
+    bfloat16_real_side = True  # whether the method runs its real-image passes through real_forward
 
     def __init__(self, config: DistillConfig, data: ImageSet, device: torch.device | str = "cpu") -> None:
         self.config, self.data, self.device = config, data, torch.device(device)
@@ -77,7 +78,10 @@ class ImageDistiller:
         strategy = dsa_strategy_for(data.name, config.dsa_strategy)
         self.dsa = None if strategy.lower() == "none" else DSA(strategy)
         self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
-        self.precision = resolve_precision(config.real_precision, self.device)
+        if config.real_precision == "bfloat16" and not self.bfloat16_real_side:
+            raise UserError(f"{self.name} has no bfloat16 real side; use real_precision 'float32' or 'auto'")
+        self.precision = resolve_precision(config.real_precision, self.device) if self.bfloat16_real_side \
+            else "float32"
 
     @property
     def num_classes(self) -> int:

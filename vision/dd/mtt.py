@@ -148,6 +148,7 @@ class MTTConfig(DistillConfig):
 
 class MTT(ImageDistiller):
     name = "mtt"
+    bfloat16_real_side = False  # expert training and the unrolled student steps stay float32
 
     def __init__(self, config: MTTConfig, data, device="cpu") -> None:
         super().__init__(config, data, device)
