@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run folder (default runs/<dataset>-<method>-<budget>-<seed>)")
     p.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
                    help="a method hyper-parameter, e.g. --hp epochs=300 (repeatable)")
+    p.add_argument("--tune", action="append", default=[], metavar="NAME=V1,V2",
+                   help="node condensation: condense with each value, keep the best on validation accuracy "
+                        "(repeatable; replaces the preset's grid, e.g. GCond's smoothness=0.02,0.1 on Cora)")
     _common(p)
 
     p = sub.add_parser("evaluate", help="evaluate a finished run folder with other architectures")
@@ -194,24 +197,32 @@ def cmd_condense(args) -> int:
     from recsys.run import is_recsys_dataset
 
     if is_recsys_dataset(args.dataset):
-        return _condense_users(args)
+        return _condense_users(_untuned(args))
     if args.method == "text-dd" or args.per_class is not None:
-        return _condense_text(args)
+        return _condense_text(_untuned(args))
     if _is_image_dataset(args.dataset) or args.ipc is not None:
-        return _condense_images(args)
+        return _condense_images(_untuned(args))
     from graphdistill.graph.graph_run import is_graph_dataset
 
     if is_graph_dataset(args.dataset) or args.graphs_per_class is not None:
-        return _condense_graphs(args)
+        return _condense_graphs(_untuned(args))
     if args.users is not None:
         raise UserError(f"--users is for recommender datasets; {args.dataset!r} needs --budget or --ratio")
     from graphdistill.graph.run import condense_run
+    from graphdistill.graph.tuning import parse_grid
 
     spec = _spec(args, args.method, args.budget, args.ratio, args.ratio_of)
     metrics = condense_run(spec, out=args.out, data_root=args.data_root, device=args.device,
-                           progress=not args.no_progress)
+                           progress=not args.no_progress, tune=parse_grid(args.tune) if args.tune else None)
     print(format_table([metrics]))
     return 0
+
+
+def _untuned(args):
+    """``args`` of a modality that has no tuning grid; refuses ``--tune``."""
+    if args.tune:
+        raise UserError("--tune is for node condensation (e.g. cora, citeseer); use --hp for other datasets")
+    return args
 
 
 def _condense_text(args) -> int:

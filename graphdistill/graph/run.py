@@ -10,6 +10,8 @@
     graph.png        a drawing of the condensed graph
     condensation.png matching loss (and monitored validation accuracy) per epoch, for learned graphs
     checkpoint.pt    progress while the run is unfinished (removed at the end)
+    candidates/      for a tuned run (``--tune``, or a preset's grid): one such folder per
+                     candidate; the one with the best validation accuracy is copied up
 
 Every file is written atomically. Running the same command again resumes from the checkpoint
 (the condensed graph, then each finished evaluation run) and, once finished, just reports.
@@ -41,6 +43,14 @@ from graphdistill.graph.condensed import FILE_NAME, CondensedGraph
 from graphdistill.graph.datasets import NODES  # importing it registers the graph datasets
 from graphdistill.graph.plots import draw_condensed_graph
 from graphdistill.graph.train import GraphSide, ModelConfig, NodeTask
+from graphdistill.graph.tuning import (
+    adopt_candidate,
+    best_by_validation,
+    candidate_folder,
+    candidates,
+    check_grid,
+    preset_grid,
+)
 
 RUNS_ROOT = Path("runs")
 # Cross-architecture evaluation keeps only edges above these weights (GCond's protocol,
@@ -118,8 +128,12 @@ class _ResumableEvaluation:
 
 
 def condense_run(spec: RunSpec, *, out: str | Path | None = None, data_root=None, device="auto",
-                 progress: bool = True, log=print) -> dict:
+                 progress: bool = True, log=print, tune: dict[str, list] | None = None) -> dict:
     """Condense ``spec.dataset`` with ``spec.method``, evaluate, and write the run folder.
+
+    ``tune``: a grid of hyper-parameter values to choose from on validation accuracy
+    (:mod:`graphdistill.graph.tuning`); ``None`` takes the method's preset grid for the dataset,
+    if any, less the names ``spec.hyper`` fixes; ``{}`` tunes nothing.
 
     Returns the metrics dict (also in ``metrics.json``). All input checks happen before any
     long computation.
@@ -127,23 +141,19 @@ def condense_run(spec: RunSpec, *, out: str | Path | None = None, data_root=None
     method_cls = CONDENSERS.get(spec.method)
     device = resolve_device(device)
     data, source = load_node_dataset(spec.dataset, data_root)
-    condenser = method_cls(budget=spec.budget, ratio=spec.ratio, ratio_of=spec.ratio_of, seed=spec.seed,
-                           device=device, **spec.hyper)
-    budget, _ = condenser.plan(data)  # every input check, before any folder or long work
+    grid = _tuning_grid(spec, tune)
+    condensers = [method_cls(budget=spec.budget, ratio=spec.ratio, ratio_of=spec.ratio_of, seed=spec.seed,
+                             device=device, **spec.hyper, **combination) for combination in candidates(grid)]
+    budget, _ = condensers[0].plan(data)  # every input check, before any folder or long work
+    configs = [condenser.resolved_config(data) for condenser in condensers]  # each candidate's values
     out = Path(out) if out else RUNS_ROOT / f"{spec.dataset}-{spec.method}-{budget.size}-{spec.seed}"
+    if grid:
+        return _tuned_run(spec, grid, out, data, source, budget, data_root, device, progress, log)
     # The resolved configuration (presets included) is part of the identity: a changed preset
     # must not silently resume or reuse a folder made under the old one.
-    identity = as_json_value({**spec.identity(budget, source),
-                              "config": dataclasses.asdict(condenser.resolved_config(data))})
-    prepare_folder(out, identity)
-    if (out / "metrics.json").is_file():
-        log(f"{out} is complete; delete metrics.json to evaluate again")
+    identity = as_json_value({**spec.identity(budget, source), "config": dataclasses.asdict(configs[0])})
+    if not _open_folder(out, identity, budget, data_root, device, log):
         return read_run_json(out / "metrics.json")
-    write_json(out / "config.json", {"identity": identity, "budget": budget.describe(),
-                                      "ratio_of_train": budget.ratio_of_train,
-                                      "ratio_of_full": budget.ratio_of_full,
-                                      "data_root": str(data_root) if data_root else None,
-                                      "environment": _environment(device)})
     log(f"{spec.dataset} / {spec.method}: budget {budget.describe()}")
     task = NodeTask(data, device)
     evaluation = _ResumableEvaluation(out)
@@ -153,7 +163,7 @@ def condense_run(spec: RunSpec, *, out: str | Path | None = None, data_root=None
     else:
         start = time.perf_counter()
         method_ckpt = Checkpoint(out / "condense-checkpoint.pt")
-        condensed = condenser.fit(data, checkpoint=method_ckpt, task=task, log=log)
+        condensed = condensers[0].fit(data, checkpoint=method_ckpt, task=task, log=log)
         condensed.meta["dataset"] = spec.dataset
         evaluation.state["condense_seconds"] = time.perf_counter() - start
         evaluation.state["condense_peak"] = peak_memory_mib()
@@ -168,6 +178,69 @@ def condense_run(spec: RunSpec, *, out: str | Path | None = None, data_root=None
                "eval_seconds": summary.seconds, **summary.to_dict()}
     _finish(out, spec, metrics, summary, condensed)
     return metrics
+
+
+def _tuning_grid(spec: RunSpec, tune: dict[str, list] | None) -> dict[str, list]:
+    if tune is None:
+        return {k: v for k, v in check_grid(preset_grid(spec.method, spec.dataset)).items() if k not in spec.hyper}
+    clash = sorted(set(tune) & set(spec.hyper))
+    if clash:
+        raise UserError(f"{', '.join(clash)} is both fixed (--hp) and tuned (--tune); give one of the two")
+    return check_grid(tune)
+
+
+def _open_folder(out: Path, identity: dict, budget: Budget, data_root, device, log, **extra) -> bool:
+    """Check or create the run folder; False when it already holds the finished run."""
+    prepare_folder(out, identity)
+    if (out / "metrics.json").is_file():
+        log(f"{out} is complete; delete metrics.json to evaluate again")
+        return False
+    write_json(out / "config.json", {"identity": identity, "budget": budget.describe(),
+                                      "ratio_of_train": budget.ratio_of_train,
+                                      "ratio_of_full": budget.ratio_of_full,
+                                      "data_root": str(data_root) if data_root else None,
+                                      "environment": _environment(device), **extra})
+    return True
+
+
+def _tuned_run(spec: RunSpec, grid: dict[str, list], out: Path, data: Data, source: str, budget: Budget,
+               data_root, device, progress: bool, log) -> dict:
+    """One run folder per candidate under ``out/candidates``; the best on validation adopted."""
+    base = CONDENSERS.get(spec.method)(budget=spec.budget, ratio=spec.ratio, ratio_of=spec.ratio_of,
+                                       seed=spec.seed, device=device, **spec.hyper)
+    identity = as_json_value({**spec.identity(budget, source), "config": dataclasses.asdict(base.resolved_config(data)),
+                              "tuning": grid})
+    if not _open_folder(out, identity, budget, data_root, device, log):
+        return read_run_json(out / "metrics.json")
+    scored = []
+    for combination in candidates(grid):
+        folder = candidate_folder(out, combination)
+        log(f"tuning {spec.method} on {spec.dataset}: candidate {combination}")
+        metrics = condense_run(dataclasses.replace(spec, hyper={**spec.hyper, **combination}), out=folder,
+                               data_root=data_root, device=device, progress=progress, log=log, tune={})
+        scored.append({"hyper": combination, "folder": str(folder.relative_to(out)), "val_mean": metrics["val_mean"],
+                       "test_mean": metrics["test_mean"], "test_std": metrics["test_std"],
+                       "condense_seconds": metrics["condense_seconds"], "eval_seconds": metrics["eval_seconds"]})
+    best = best_by_validation(scored)
+    log(f"kept {best['hyper']} (validation {100 * best['val_mean']:.2f}%)")
+    adopt_candidate(out, out / best["folder"])
+    metrics = read_run_json(out / best["folder"] / "metrics.json")
+    metrics.update(peak_memory_mib())
+    metrics["tuning"] = {"grid": grid, "selected": best["hyper"], "criterion": "val_mean", "candidates": scored,
+                         "seconds": sum(c["condense_seconds"] + c["eval_seconds"] for c in scored)}
+    write_text(out / "report.md", (out / "report.md").read_text() + _tuning_report(metrics["tuning"]))
+    write_json(out / "metrics.json", metrics)
+    return metrics
+
+
+def _tuning_report(tuning: dict) -> str:
+    lines = ["", "## Tuning", "",
+             f"Kept {tuning['selected']}: the best mean validation accuracy of the candidates "
+             f"({tuning['seconds']:.0f} s for all of them).", "",
+             "| candidate | validation (%) | test (%) | condense (s) |", "|---|---|---|---|"]
+    lines += [f"| {c['hyper']} | {100 * c['val_mean']:.2f} | {100 * c['test_mean']:.2f} ± {100 * c['test_std']:.2f} | "
+              f"{c['condense_seconds']:.0f} |" for c in tuning["candidates"]]
+    return "\n".join(lines) + "\n"
 
 
 def whole_graph_run(spec: RunSpec, *, out: str | Path | None = None, data_root=None, device="auto",
