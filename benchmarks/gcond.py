@@ -5,7 +5,9 @@
 
 Every cell is one ``graphdistill condense`` command in its own process (so its peak memory is
 its own), with the method's per-dataset preset and the GCond evaluation protocol (5 GCN
-evaluation runs). Run folders stay under ``--out``; rerunning resumes or reuses them (a folder
+evaluation runs). A preset's tuning grid (GCond on Cora: smoothness 0.02 or 0.1) makes a cell
+condense every candidate and keep the one with the best validation accuracy; ``--hp`` of a grid's
+name fixes it instead. Run folders stay under ``--out``; rerunning resumes or reuses them (a folder
 made under other settings — e.g. before a preset changed — is refused: give another ``--out``).
 ``--cross-arch`` also evaluates the Cora 70-node graphs with SGC, APPNP, GraphSAGE, ChebNet,
 MLP and GAT — under our evaluator (dropout 0.5) and under GCond's cross-architecture protocol
@@ -84,10 +86,25 @@ def table(rows: list[dict]) -> str:
         gpu = f"{r['condense_peak_cuda_mib']:.0f}" if "condense_peak_cuda_mib" in r else "—"
         lines.append(f"| {r['dataset']} | {r['method']} | {r['budget']} | {r['seed']} | "
                      f"{100 * r['test_mean']:.2f} ± {100 * r['test_std']:.2f} | {published} | "
-                     f"{r.get('kept_epoch', '?')}{' (val)' if r.get('select') == 'val' else ''} | "
-                     f"{r['condense_seconds']:.0f} | {r.get('condense_peak_rss_mib', r.get('peak_rss_mib', 0)):.0f} | "
+                     f"{r.get('kept_epoch', '?')}{' (val)' if r.get('select') == 'val' else ''}{_tuned(r)} | "
+                     f"{_seconds(r)} | {r.get('condense_peak_rss_mib', r.get('peak_rss_mib', 0)):.0f} | "
                      f"{gpu} |")
     return "\n".join(lines)
+
+
+def _tuned(row: dict) -> str:
+    """What a tuned cell kept, e.g. ``; smoothness 0.1 of [0.02, 0.1]`` (chosen on validation)."""
+    tuning = row.get("tuning")
+    if not tuning:
+        return ""
+    return "".join(f"; {k} {v} of {tuning['grid'][k]}" for k, v in tuning["selected"].items())
+
+
+def _seconds(row: dict) -> str:
+    """Condensation seconds of the kept graph; for a tuned cell also of every candidate together
+    (their condensations and evaluations: the cost of the cell)."""
+    seconds = f"{row['condense_seconds']:.0f}"
+    return seconds + (f" (all candidates: {row['tuning']['seconds']:.0f})" if row.get("tuning") else "")
 
 
 def cross_arch_table(rows: list[dict], suffix: str = "") -> str:
@@ -186,7 +203,7 @@ def merged_report() -> str:
         rss = r.get("condense_peak_rss_mib")
         lines.append(f"| {r['dataset']} | {r['method']} | {r['budget']} | {r['seed']} | {r['where']} | "
                      f"{100 * r['test_mean']:.2f} ± {100 * r['test_std']:.2f} | {published} | "
-                     f"{r.get('kept_epoch', '—')}{' (val)' if r.get('select') == 'val' else ''} | "
+                     f"{r.get('kept_epoch', '—')}{' (val)' if r.get('select') == 'val' else ''}{_tuned(r)} | "
                      f"{'—' if not isinstance(seconds, float) or seconds != seconds else f'{seconds:.0f}'} | "
                      f"{'—' if rss is None else f'{rss:.0f}'} |")
     report = "# GCond benchmark: every measured cell\n\n" + "\n".join(lines) + "\n"
