@@ -189,7 +189,7 @@ def _tuning_grid(spec: RunSpec, tune: dict[str, list] | None) -> dict[str, list]
     return check_grid(tune)
 
 
-def _open_folder(out: Path, identity: dict, budget: Budget, data_root, device, log, **extra) -> bool:
+def _open_folder(out: Path, identity: dict, budget: Budget, data_root, device, log) -> bool:
     """Check or create the run folder; False when it already holds the finished run."""
     prepare_folder(out, identity)
     if (out / "metrics.json").is_file():
@@ -199,7 +199,7 @@ def _open_folder(out: Path, identity: dict, budget: Budget, data_root, device, l
                                       "ratio_of_train": budget.ratio_of_train,
                                       "ratio_of_full": budget.ratio_of_full,
                                       "data_root": str(data_root) if data_root else None,
-                                      "environment": _environment(device), **extra})
+                                      "environment": _environment(device)})
     return True
 
 
@@ -224,8 +224,7 @@ def _tuned_run(spec: RunSpec, grid: dict[str, list], out: Path, data: Data, sour
     best = best_by_validation(scored)
     log(f"kept {best['hyper']} (validation {100 * best['val_mean']:.2f}%)")
     adopt_candidate(out, out / best["folder"])
-    metrics = read_run_json(out / best["folder"] / "metrics.json")
-    metrics.update(peak_memory_mib())
+    metrics = read_run_json(out / best["folder"] / "metrics.json")  # the kept graph's own peaks and seconds
     metrics["tuning"] = {"grid": grid, "selected": best["hyper"], "criterion": "val_mean", "candidates": scored,
                          "seconds": sum(c["condense_seconds"] + c["eval_seconds"] for c in scored)}
     write_text(out / "report.md", (out / "report.md").read_text() + _tuning_report(metrics["tuning"]))
