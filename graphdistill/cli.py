@@ -165,17 +165,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _hyper(pairs: list[str]) -> dict:
     """Parse ``KEY=VALUE`` pairs; values are JSON literals (numbers, true/false) or strings."""
-    import json
+    from graphdistill.core.io import json_literal
 
     hyper = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise UserError(f"--hp expects KEY=VALUE, got {pair!r}")
-        try:
-            hyper[key] = json.loads(value)
-        except json.JSONDecodeError:
-            hyper[key] = value
+        hyper[key] = json_literal(value)
     return hyper
 
 

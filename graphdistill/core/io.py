@@ -53,6 +53,14 @@ def as_json_value(obj: Any) -> Any:
     return json.loads(json.dumps(obj, sort_keys=True, default=_json_default))
 
 
+def json_literal(text: str) -> Any:
+    """A command-line value: a JSON literal (number, true/false, null, list) if it parses, else the string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
 def read_json(path: str | os.PathLike) -> Any:
     return json.loads(Path(path).read_text())
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from graphdistill.core.errors import UserError
-from graphdistill.core.io import save_with
+from graphdistill.core.io import json_literal, save_with
 from graphdistill.graph.condense import read_preset
 
 # Files of a finished run folder that describe its graph; metrics.json is written last.
@@ -39,7 +39,7 @@ def parse_grid(pairs: list[str]) -> dict[str, list]:
         name, sep, values = pair.partition("=")
         if not sep or not name or not values:
             raise UserError(f"--tune expects NAME=V1,V2,..., got {pair!r}")
-        grid[name] = [_literal(v) for v in values.split(",")]
+        grid[name] = [json_literal(v) for v in values.split(",")]
     return check_grid(grid)
 
 
@@ -83,9 +83,3 @@ def adopt_candidate(out: Path, chosen: Path) -> None:
             with source.open("rb") as handle:
                 save_with(out / name, lambda target, handle=handle: shutil.copyfileobj(handle, target))
 
-
-def _literal(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
