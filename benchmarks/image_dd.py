@@ -3,14 +3,15 @@
     python benchmarks/image_dd.py --cells dm:1:200,dm:10:200,dsa:1:200 [--runs 3] [--eval-epochs 1000]
         [--threads 1] [--report]
 
-A cell ``method:ipc:iterations`` is a run folder under ``benchmarks/runs/image_dd/`` (resumable: a
+A cell ``method:ipc:iterations`` is a run folder under ``benchmarks/runs/image_dd/<tag>/`` (resumable: a
 script run again skips finished cells, resumes an interrupted distillation from its checkpoint and an
 interrupted evaluation after its last finished network). Settings are the issue's reduced-budget
 protocol: real initialisation, batch_real 256, DSA strategy color_crop_cutout_scale_rotate (no flip
 for digits), lr_img 1 (DM) / 0.1 (DC, DSA), evaluation 1000 epochs with augmentation (DSA; DC's own
 MNIST augmentation for DC), 3 fresh ConvNet-3 per set, last-epoch test accuracy.
-``--report`` collects every finished cell into ``benchmarks/results/image-dd-<tag>.json`` and
-``benchmarks/IMAGE_DD.md``.
+``--report`` collects every finished cell of the tag into ``benchmarks/results/image-dd-<tag>.json``
+and writes ``benchmarks/IMAGE_DD.md`` from every tag's results file (one row per tag and cell: a
+tag names a machine or a setting, so cells of different tags are never mixed up).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--data-root", default=None)
-    parser.add_argument("--out", type=Path, default=HERE / "runs" / "image_dd")
+    parser.add_argument("--out", type=Path, default=None, help="run folders (default benchmarks/runs/image_dd/<tag>)")
     parser.add_argument("--tag", default="cpu")
     parser.add_argument("--experts", type=int, default=2, help="MTT/TESLA: expert trajectories in the buffer")
     parser.add_argument("--expert-epochs", type=int, default=8, help="MTT/TESLA: epochs per expert")
@@ -83,6 +84,7 @@ def main() -> None:
     parser.add_argument("--eval-speed", default="",
                         help="time our evaluation alone: comma-separated ipc:epochs (e.g. 10:50), real-init sets")
     args = parser.parse_args()
+    args.out = args.out or HERE / "runs" / "image_dd" / args.tag
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.device == "cpu" and not args.no_allocator_tuning:
@@ -201,37 +203,54 @@ def report(args) -> None:
     machine = f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
     previous = HERE / "results" / f"image-dd-{args.tag}.json"
     if previous.is_file():
-        rows += carried_rows(read_json(previous)["rows"], {r["cell"] for r in rows}, "cell", previous.name)
-    write_json(HERE / "results" / f"image-dd-{args.tag}.json", {"machine": machine, "rows": rows})
+        earlier = read_json(previous)
+        machine = earlier.get("machine", machine)  # the cells' machine, not this report's thread count
+        rows += carried_rows(earlier["rows"], {r["cell"] for r in rows}, "cell", previous.name)
+    write_json(previous, {"machine": machine, "rows": rows})
+    tagged = accuracy_rows()
     lines = ["# Image dataset distillation: MNIST, ConvNet-3", "",
-             f"Machine: {machine}. Produced by `python benchmarks/image_dd.py --report`; raw rows in "
-             f"`benchmarks/results/image-dd-{args.tag}.json`.", "",
+             "Produced by `python benchmarks/image_dd.py --report`, from every "
+             "`benchmarks/results/image-dd-<tag>.json` (one per tag: " +
+             ", ".join(f"`{t}` — {m}" for t, m in sorted({(r['tag'], r['machine']) for r in tagged})) + ").", "",
              "Evaluation DSA: one operation per `batch` (the reference code) or per `image`, parameters per "
              "image either way. s / iteration here comes from the cells' own runs, often with another job "
              "beside them; the quiet side-by-side timings are in the next table.", "",
-             "| cell | method | IPC | iterations | eval DSA op | test accuracy (%) | runs | floor | "
+             "| tag | cell | method | IPC | iterations | eval DSA op | test accuracy (%) | runs | floor | "
              "reference code here | s / iteration | evaluation s / run | peak RSS (MiB) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in tagged:
         key = (r["method"], r["ipc"])
         floor = f"≥ {FLOORS[key]}" if key in FLOORS else "—"
         accs = ", ".join(f"{100 * a:.2f}" for a in r["accuracies"])
         protocol = r["evaluation"].get("dsa_op", "image") if r["evaluation"]["augment"] == "dsa" else "—"
-        lines.append(f"| {r['cell']} | {r['method']} | {r['ipc']} | {r['iterations']} | {protocol} | "
+        lines.append(f"| {r['tag']} | {r['cell']} | {r['method']} | {r['ipc']} | {r['iterations']} | {protocol} | "
                      f"{100 * r['test_mean']:.2f} ± {100 * r['test_std']:.2f} ({accs}) | {len(r['accuracies'])} | "
                      f"{floor} | {REFERENCE.get(key, '—')} | {r['seconds_per_iteration']:.2f} | "
                      f"{r['eval_seconds_per_run']:.0f} | {r.get('peak_rss_mib', 0):.0f} |")
-    for r in rows:
+    for r in tagged:
         if r.get("expert_buffer"):
             b = r["expert_buffer"]
-            lines.append(f"\n{r['cell']}: expert buffer of {b['experts']} experts × {b['epochs']} epochs "
+            lines.append(f"\n{r['tag']} {r['cell']}: expert buffer of {b['experts']} experts × {b['epochs']} epochs "
                          f"({b['settings']['images_per_epoch'] or 'all'} real images per epoch), "
                          f"{b['training_seconds']:.0f} s to train, {b['mib']:.1f} MiB; learned lr "
                          f"{r.get('learned_lr')}.")
-    lines += full_protocol_table(rows)
-    lines += speed_table(args.tag)
+    lines += full_protocol_table(tagged)
+    for path in sorted((HERE / "results").glob("image-dd-speed-*.json")):
+        lines += speed_table(path.stem.removeprefix("image-dd-speed-"))
     write_text(HERE / "IMAGE_DD.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def accuracy_rows() -> list[dict]:
+    """Every tag's accuracy cells (``results/image-dd-<tag>.json`` files whose rows are cells), each
+    row marked with its tag and machine."""
+    rows = []
+    for path in sorted((HERE / "results").glob("image-dd-*.json")):
+        data = read_json(path)
+        if data.get("rows") and "cell" in data["rows"][0]:
+            tag = path.stem.removeprefix("image-dd-")
+            rows += [{**r, "tag": tag, "machine": data.get("machine", "?")} for r in data["rows"]]
+    return rows
 
 
 def full_protocol_table(rows: list[dict]) -> list[str]:
@@ -260,7 +279,7 @@ def speed_table(tag: str) -> list[str]:
     if not ours_path.is_file():
         return []
     reference = read_json(ref_path)["rows"] if ref_path.is_file() else []
-    lines = ["", "## Seconds per distillation iteration (first iteration excluded)", "",
+    lines = ["", f"## Seconds per distillation iteration, tag `{tag}` (first iteration excluded)", "",
              "| method | IPC | settings | ours, allocator tuned | ours, allocator as is | reference code | "
              "reference / ours (tuned) | peak RSS, ours (MiB) |", "|---|---|---|---|---|---|---|---|"]
     ours = read_json(ours_path)["rows"]
