@@ -443,6 +443,15 @@ def test_evaluation_is_deterministic_under_a_seed(mnist28):
     assert a.test == b.test and a.curves == b.curves
 
 
+def test_sampling_and_augmentation_streams_do_not_replay_the_network_initialisation(mnist28):
+    """The distiller's sampling/augmentation generator and the global one (network weights) are
+    seeded apart: seeded alike, the first augmentation draws were affine copies of conv1's weights."""
+    distiller = DM(DMConfig(ipc=1, iterations=1, seed=3), _subset(mnist28[0], 300))
+    torch.manual_seed(3)
+    weights = torch.rand(64)
+    assert not torch.equal(torch.rand(64, generator=distiller.generator), weights)
+
+
 def test_synthetic_set_round_trip(tmp_path, mnist28):
     sampler = ClassSampler(_subset(mnist28[0], 1000))
     syn = SyntheticImages.initialise(sampler, mnist28[0], 2, "real", torch.Generator().manual_seed(0))

@@ -17,6 +17,7 @@ import torch
 
 from graphdistill.core.checkpoint import Checkpoint
 from graphdistill.core.errors import UserError
+from graphdistill.core.seed import derive_seed
 from vision.augment import DSA
 from vision.convnet import resolve_precision
 from vision.data import ImageSet
@@ -77,7 +78,9 @@ class ImageDistiller:
                             f"{int(self.sampler.counts.min())} training images")
         strategy = dsa_strategy_for(data.name, config.dsa_strategy)
         self.dsa = None if strategy.lower() == "none" else DSA(strategy)
-        self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
+        # Real-image sampling, initialisation and augmentation draw from their own stream: seeded like the
+        # global generator (which initialises the networks), it would replay the networks' weights.
+        self.generator = torch.Generator(device=self.device).manual_seed(derive_seed(config.seed, "sampling"))
         if config.real_precision == "bfloat16" and not self.bfloat16_real_side:
             raise UserError(f"{self.name} has no bfloat16 real side; use real_precision 'float32' or 'auto'")
         self.precision = resolve_precision(config.real_precision, self.device) if self.bfloat16_real_side \

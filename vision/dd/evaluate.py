@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from graphdistill.core.errors import UserError
 from graphdistill.core.evaluate import RunScore, Summary, repeat_runs
-from graphdistill.core.seed import seed_everything
+from graphdistill.core.seed import derive_seed, seed_everything
 from vision.augment import DIGITS_STRATEGY, DSA, DSASettings
 from vision.convnet import INFERENCE_BATCH, fast_inference, winograd_forward
 from vision.data import ImageSet
@@ -88,9 +88,10 @@ def train_on_set(train: ImageSet, test: ImageSet, protocol: EvalProtocol, seed: 
                  device: torch.device | str = "cpu") -> RunScore:
     """One fresh network trained on ``train`` by the protocol; returns its last-epoch test accuracy.
 
-    Seeds the global generators with ``seed`` (the network's initialisation draws from them)."""
+    Seeds the global generators with ``seed`` (the network's initialisation draws from them); batch
+    order and augmentation draw from a generator of a derived seed, so they never replay the weights."""
     seed_everything(seed)
-    generator = torch.Generator(device=device).manual_seed(seed)
+    generator = torch.Generator(device=device).manual_seed(derive_seed(seed, "order-and-augmentation"))
     net = build_model(protocol.model, in_channels=train.shape[0], num_classes=train.num_classes,
                       image_size=train.shape[-1]).to(device)
     lr = protocol.lr if lr is None else lr

@@ -34,6 +34,7 @@ from torch.func import functional_call
 
 from graphdistill.core.errors import UserError
 from graphdistill.core.io import load_torch, save_torch
+from graphdistill.core.seed import derive_seed
 from graphdistill.core.unroll import unrolled_sgd, unrolled_sgd_gradients
 from vision.augment import DSA
 from vision.convnet import winograd_forward
@@ -91,8 +92,9 @@ def train_experts(data: ImageSet, config: ExpertConfig, path: str | os.PathLike,
     images, labels = data.images.to(device), data.labels.to(device)
     for e in range(len(trajectories), config.experts):
         tic = time.perf_counter()
-        generator = torch.Generator(device=device).manual_seed(config.seed * 1000 + e)
-        torch.manual_seed(config.seed * 1000 + e)
+        expert_seed = config.seed * 1000 + e
+        torch.manual_seed(expert_seed)
+        generator = torch.Generator(device=device).manual_seed(derive_seed(expert_seed, "order-and-augmentation"))
         net = build_model(config.model, in_channels=data.shape[0], num_classes=data.num_classes,
                           image_size=data.shape[-1]).to(device)
         optimizer = torch.optim.SGD(net.parameters(), lr=config.lr)
