@@ -23,7 +23,7 @@ from graphdistill.core.device import resolve_device
 from graphdistill.core.io import write_json, write_text
 from graphdistill.core.plots import new_figure, plot_image_grid, save_figure
 from graphdistill.core.rundir import peak_memory_mib, prepare_folder
-from graphdistill.core.seed import seed_everything
+from graphdistill.core.seed import derive_seed, seed_everything
 from vision.data import ImageSet, load_images
 from vision.dfkd.loop import DataFreeKD, KDHistory, KDLoopConfig
 from vision.dfkd.methods import DFKD_METHODS
@@ -46,8 +46,8 @@ def train_teacher(dataset: str, arch: str, out: str | os.PathLike, *, seed: int 
     dev = resolve_device(device)
     train = load_images(dataset, "train", size=IMAGE_SIZE, root=data_root)
     test = load_images(dataset, "test", size=IMAGE_SIZE, root=data_root)
+    seed_everything(seed)  # before the model: its initialisation is part of what the seed fixes
     model = build_model(arch, in_channels=train.shape[0], num_classes=train.num_classes).to(dev)
-    seed_everything(seed)
     start = time.perf_counter()
     history = train_classifier(model, train, config, seed=seed, test=test, anchor_every=anchor_every)
     seconds = time.perf_counter() - start
@@ -84,9 +84,9 @@ def kd_real_run(teacher_path: str | os.PathLike, student_arch: str, dataset: str
     teacher = load_teacher(teacher_path, test, dev, teacher_arch)
     route = (RouteSchedule([load_teacher(p, test, dev, teacher_arch) for p in anchors] + [teacher], config.epochs)
              if anchors else None)
+    seed_everything(seed)
     student = build_model(student_arch, in_channels=test.shape[0], num_classes=test.num_classes).to(dev)
     check_compatible(student, test)
-    seed_everything(seed)
     objective = KDObjective(student, teacher, test.images[:2].to(dev), temperature=temperature,
                             feature_loss=feature_loss, feature_weight=feature_weight)  # bad names fail here
     train = load_images(dataset, "train", size=IMAGE_SIZE, root=data_root)
@@ -111,6 +111,7 @@ def dfkd_run(teacher_path: str | os.PathLike, student_arch: str, method: str, da
     dev = resolve_device(device)
     test = load_images(dataset, "test", size=IMAGE_SIZE, root=data_root)
     teacher = load_teacher(teacher_path, test, dev, teacher_arch)
+    seed_everything(derive_seed(seed, "student"))  # its own stream: the generator below starts from ``seed``
     student = build_model(student_arch, in_channels=test.shape[0], num_classes=test.num_classes).to(dev)
     check_compatible(student, test)
     at_layers = layer_pairs(student, teacher, "stages") if spec.at_weight else ()

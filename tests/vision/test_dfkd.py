@@ -100,6 +100,49 @@ def test_run_wires_the_student_into_the_generator_and_the_kd_loop(method, tmp_pa
     assert bool(adversarial) == (method in ("dfad", "zskt"))
 
 
+def _initial_weights(monkeypatch, target: str, call) -> dict:
+    """The state of the model ``call`` passes to ``vision.run.<target>``, stopped before any training."""
+    import vision.run as run
+
+    seen = {}
+
+    def spy(*args, **kwargs):
+        model = kwargs.get("student", args[1] if target == "DataFreeKD" else args[0])
+        seen.update({k: v.clone() for k, v in model.state_dict().items()})
+        raise _StopBeforeTraining
+
+    monkeypatch.setattr(run, target, spy)
+    with pytest.raises(_StopBeforeTraining):
+        call(run)
+    return seen
+
+
+def test_a_seed_fixes_the_students_and_the_teachers_initialisation(tmp_path, monkeypatch, data_root):
+    """The seed, not whatever drew from the global generator before, sets the initial weights
+    (they were once built before seeding: every seed got the same student, and a process's earlier
+    work changed it)."""
+    from vision.weights import save_model
+
+    teacher_path = tmp_path / "teacher.pt"
+    save_model(teacher_path, build_model("lenet5", 1, 10))
+
+    def student(seed: int) -> dict:
+        torch.rand(1000)  # earlier work in the same process
+        return _initial_weights(monkeypatch, "DataFreeKD", lambda run: run.dfkd_run(
+            teacher_path, "lenet5-half", "dafl", seed=seed, out=tmp_path / f"run{seed}-{torch.rand(1).item()}",
+            data_root=data_root, device="cpu", progress=False))
+
+    def teacher(seed: int) -> dict:
+        torch.rand(1000)
+        return _initial_weights(monkeypatch, "train_classifier", lambda run: run.train_teacher(
+            "mnist", "lenet5", tmp_path / "t.pt", seed=seed, data_root=data_root, device="cpu"))
+
+    for build in (student, teacher):
+        first, again, other = build(0), build(0), build(1)
+        assert all(torch.equal(first[k], again[k]) for k in first)
+        assert not all(torch.equal(first[k], other[k]) for k in first)
+
+
 def test_student_copy_of_teacher_gives_zero_adversarial_signal():
     teacher, _, generator = models()
     twin = build_model("lenet5", 1, 10)
