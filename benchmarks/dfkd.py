@@ -147,7 +147,8 @@ def main() -> None:
              for m, cells in sweep_cells.items()}
     result = {"machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
               "torch": torch.__version__, "device": args.device, "teacher": teacher_info,
-              "kd_real": real, "methods": rows, "sweep": sweep, "wall_seconds": time.perf_counter() - started}
+              "kd_real": real, "methods": rows, "sweep": sweep, "out": str(args.out),
+              "wall_seconds": time.perf_counter() - started}
     write_json(HERE / "results" / f"dfkd-mnist-{args.tag}.json", result)
     for m, runs in rows.items():
         shutil.copyfile(args.out / f"{m}-{runs[0]['seed']}" / "samples.png", HERE / f"dfkd-samples-{m}.png")
