@@ -237,8 +237,9 @@ register(Method(
                     "Here the student uses Adam 2e-3 (cosine): with SGD 0.01 and our 16-epoch budget seed 0 ended "
                     "at 93.73 %",
            "here": "the generator's rate follows the student's cosine (the reference's optional scheduler decays "
-                   "both players' rates together): seed 0 96.04 % against 93.72 % at a constant rate (earlier teacher), "
-                   "without the late oscillation; a 32-channel generator did not help (seeds 0-2: 97.68 / 96.47 / 96.26 %, mean 96.80); "
+                   "both players' rates together): seed 0 96.04 % against 93.72 % at a constant rate (earlier "
+                   "teacher), without the late oscillation; a 32-channel generator did not help (seeds 0-2: "
+                   "97.68 / 96.47 / 96.26 %, mean 96.80); "
                    "64 epochs did not either (seeds 0 / 2: 93.07 / 93.09 % against 97.61 / 96.86 at 16 epochs on the "
                    "same 99.24 % teacher, before the seeding fix), nor did shifting the student's batches by up "
                    "to 2 px (sample_shift 2: seed 0 51.66 %) or batch 512 (seed 0 95.52 % at epoch 10 against "
