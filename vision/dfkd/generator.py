@@ -26,6 +26,7 @@ from torch import nn
 
 from graphdistill.core.errors import UserError
 from graphdistill.core.optim import adam
+from vision.convnet import resolve_precision
 from vision.dfkd.bn_stats import BatchNormStatistics, require_batchnorm
 from vision.dfkd.objectives import GeneratorObjective
 from vision.dfkd.synthesizer import SynthesisReport, Synthesizer, check_student, frozen_logits
@@ -96,7 +97,9 @@ class GeneratorSynthesizer(Synthesizer):
     inversion methods apply to their pools; the generator's own updates see unshifted images.
     ``cosine_epochs`` > 0 decays the generator's learning rate along a cosine over that many epochs
     (set at each :meth:`start_epoch`), as DFAD's reference code decays both players' rates; 0 keeps
-    it constant (DAFL).
+    it constant (DAFL). ``precision="bfloat16"`` runs the generator's own layers under bfloat16
+    autocast (its images come out in float32; teacher and student stay float32): on a CPU with
+    native bfloat16 a generator step then costs about half (benchmarks/RESULTS.md).
 
     Args:
         teacher: any classifier; kept in eval mode, its parameters are never updated.
@@ -109,7 +112,8 @@ class GeneratorSynthesizer(Synthesizer):
     def __init__(self, teacher: nn.Module, student: nn.Module, generator: Generator, objective: GeneratorObjective,
                  lr: float = 1e-3, batch_size: int = 256, g_steps: int = 1, reuse_last: bool = False,
                  feature_layer: str | None = None, betas: tuple[float, float] = (0.5, 0.999),
-                 sample_shift: int = 0, fill: float = 0.0, cosine_epochs: int = 0) -> None:
+                 sample_shift: int = 0, fill: float = 0.0, cosine_epochs: int = 0,
+                 precision: str = "float32") -> None:
         check_student(teacher, student)
         if objective.needs_bn:
             require_batchnorm(teacher, "the bn generator term")
@@ -123,6 +127,7 @@ class GeneratorSynthesizer(Synthesizer):
         self.batch_size, self.g_steps, self.reuse_last = batch_size, g_steps, reuse_last
         self.feature_layer, self.sample_shift, self.fill = feature_layer, sample_shift, fill
         self.device = next(generator.parameters()).device
+        self.precision = resolve_precision(precision, self.device)
         self.optimizer = adam(generator.parameters(), lr)
         self.lr, self.cosine_epochs = lr, cosine_epochs
         for group in self.optimizer.param_groups:
@@ -135,6 +140,13 @@ class GeneratorSynthesizer(Synthesizer):
 
     def noise(self, n: int | None = None) -> torch.Tensor:
         return torch.randn(n or self.batch_size, self.generator.nz, device=self.device)
+
+    def generate(self) -> torch.Tensor:
+        """A float32 batch from fresh noise, through the generator at this synthesizer's precision."""
+        if self.precision == "float32":
+            return self.generator(self.noise())
+        with torch.autocast(self.device.type, dtype=torch.bfloat16):
+            return self.generator(self.noise()).float()
 
     def start_epoch(self, epoch: int) -> None:
         self.objective.start_epoch()
@@ -150,7 +162,7 @@ class GeneratorSynthesizer(Synthesizer):
         self.generator.train()
         losses: dict[str, float] = {}
         for _ in range(self.g_steps):
-            images = self.generator(self.noise())
+            images = self.generate()
             hooks = FeatureHooks(self.teacher, [self.feature_layer] if self.objective.needs_features else [])
             with hooks, self.bn_stats or contextlib.nullcontext():
                 t_logits = self.teacher(images)
@@ -173,7 +185,7 @@ class GeneratorSynthesizer(Synthesizer):
             # While the generator learns, its batches use batch statistics (DAFL, DFAD); a frozen generator
             # samples with its running BatchNorm statistics (RDSKD's student stage puts it in eval mode).
             self.generator.train(not self.frozen)
-            images = self.generator(self.noise())
+            images = self.generate()
         return random_view(images, max_shift=self.sample_shift, fill=self.fill) if self.sample_shift else images
 
     def state_dict(self) -> dict:

@@ -22,6 +22,7 @@ from torch import nn
 from graphdistill.core.config import build_config, require_at_least
 from graphdistill.core.errors import UserError
 from graphdistill.core.registry import Registry
+from vision.convnet import PRECISIONS
 from vision.data import ImageSet
 from vision.dfkd.synthesizer import Synthesizer
 
@@ -87,10 +88,13 @@ class Method(_Preset):
     generator_output: str = "batchnorm"  # batchnorm (DAFL/DFAD) | sigmoid (CMI/FastDFKD/DFQ generator)
     sample_shift: int = 0          # shift of the student's batches, pixels each way (0: none, as the papers)
     generator_schedule: str = "constant"  # constant | cosine (over all epochs, like the student's)
+    generator_precision: str = "float32"  # float32 | bfloat16 | auto (vision.convnet.resolve_precision)
 
     def __post_init__(self) -> None:
         require_at_least(self, 1, "nz", "ngf", "g_steps", "batch_size")
         require_at_least(self, 0, "sample_shift")
+        if self.generator_precision not in PRECISIONS:
+            raise UserError(f"generator_precision must be one of {PRECISIONS}, got {self.generator_precision!r}")
         if self.generator_schedule not in ("constant", "cosine"):
             raise UserError(f"generator_schedule must be constant or cosine, got {self.generator_schedule!r}")
         if not self.generator_lr > 0:
@@ -111,6 +115,7 @@ class Method(_Preset):
                                     batch_size=self.batch_size, g_steps=self.g_steps, reuse_last=self.reuse_last,
                                     betas=(self.generator_beta1, 0.999), sample_shift=self.sample_shift, fill=black,
                                     cosine_epochs=self.epochs if self.generator_schedule == "cosine" else 0,
+                                    precision=self.generator_precision,
                                     feature_layer=penultimate_layer(teacher) if objective.needs_features else None)
 
 
