@@ -208,7 +208,9 @@ def report(result: dict, seeds: list[int]) -> str:
     for m, runs in result["methods"].items():
         cfg = read_json(Path(result.get("out", HERE / "runs" / "dfkd")) / f"{m}-{runs[0]['seed']}" / "config.json")
         spec = cfg["method"]
-        setting = (f"ngf {spec['ngf']}, batch {spec['batch_size']}, {spec['epochs']} × {spec['iterations']} "
+        precision = spec.get("generator_precision", "float32")
+        setting = (f"ngf {spec['ngf']}{'' if precision == 'float32' else f' ({precision})'}, "
+                   f"batch {spec['batch_size']}, {spec['epochs']} × {spec['iterations']} "
                    f"iterations, {spec['kd_steps']} KD steps each, lr_G {spec['generator_lr']:g}"
                    f"{' (cosine)' if spec.get('generator_schedule') == 'cosine' else ''}, "
                    f"T {spec['temperature']:g}")
