@@ -41,6 +41,7 @@ def test_dafl_short_run_writes_a_resumable_folder(mnist_teacher, tmp_path, capsy
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["final_accuracy"] >= 0.5  # from 10 % at initialisation, with 30 generator steps
     assert metrics["synthesis_total_seconds"] > 0 and metrics["kd_total_seconds"] > 0
+    assert metrics["protocol"]["generator_precision"] == "float32"
     assert {"samples.png", "curves.png", "student.pt", "report.md", "config.json"} <= {p.name for p in out.iterdir()}
     assert not (out / "checkpoint.pt").exists()
     code, _, stderr = run_cli([*args[:-2], "--hp", "batch_size=32"], capsys)
