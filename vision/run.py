@@ -150,13 +150,13 @@ def dfkd_run(teacher_path: str | os.PathLike, student_arch: str, method: str, da
                      "generator_ngf": spec.ngf, "batch_size": spec.batch_size, "epochs": spec.epochs,
                      "iterations": spec.iterations, "kd_steps": spec.kd_steps,
                      "inner_steps": getattr(spec, "steps", getattr(spec, "g_steps", 1)),
-                     "pool_images": len(getattr(synthesizer, "pool", ())),
+                     "pool_images": len(getattr(synthesizer, "pool", None) or ()),
                      "generator_precision": getattr(synthesizer, "precision", "float32")},
         **peak_memory_mib(),
     }
     write_json(out / "metrics.json", metrics)
     write_text(out / "report.md", _report(metrics, spec))
-    if save_pool and hasattr(synthesizer, "pool"):
+    if save_pool and getattr(synthesizer, "pool", None) is not None:
         synthesizer.pool.save(out / "pool.pt")
     checkpoint.remove()
     return metrics

@@ -169,6 +169,31 @@ def test_sample_shift_moves_student_batches_not_the_generator_batch():
         synthesizer(teacher, student, generator, {"one_hot": 1.0}, sample_shift=-1)
 
 
+def test_replay_mixes_earlier_generator_batches_into_student_batches_and_resumes():
+    teacher, student, generator = models()
+    synth = synthesizer(teacher, student, generator, {"adversarial_l1": 1.0}, replay=0.25, replay_capacity=16)
+    assert synth.sample().shape == (8, 1, 32, 32)  # nothing to replay yet: all fresh
+    trained_on = []
+    for _ in range(3):
+        synth.synthesize()
+        trained_on.append(synth._last.clone())
+    assert len(synth.pool) == 16  # a ring buffer: the first batch was overwritten
+    batch = synth.sample()
+    assert batch.shape == (8, 1, 32, 32)
+    earlier = torch.cat(trained_on[1:]).flatten(1)
+    fresh, replayed = batch[:6].flatten(1), batch[6:].flatten(1)
+    assert all((earlier == row).all(1).any() for row in replayed)  # 2 of 8 are stored generator images
+    assert not any((earlier == row).all(1).any() for row in fresh)
+    restored = synthesizer(teacher, student, Generator(nz=8, ngf=8), {"adversarial_l1": 1.0}, replay=0.25,
+                           replay_capacity=16)
+    restored.load_state_dict(synth.state_dict())
+    assert torch.equal(restored.pool.images, synth.pool.images)
+    for bad, match in (({"replay": 1.0, "replay_capacity": 16}, "replay"),
+                       ({"replay": 0.5, "replay_capacity": 4}, "replay_capacity")):
+        with pytest.raises(UserError, match=match):
+            synthesizer(teacher, student, generator, {"adversarial_l1": 1.0}, **bad)
+
+
 def test_generator_cosine_schedule_sets_the_rate_each_epoch():
     teacher, student, generator = models()
     synth = synthesizer(teacher, student, generator, {"one_hot": 1.0}, lr=0.2, cosine_epochs=4)

@@ -29,6 +29,7 @@ from graphdistill.core.optim import adam
 from vision.convnet import resolve_precision
 from vision.dfkd.bn_stats import BatchNormStatistics, require_batchnorm
 from vision.dfkd.objectives import GeneratorObjective
+from vision.dfkd.pool import ImagePool
 from vision.dfkd.synthesizer import SynthesisReport, Synthesizer, check_student, frozen_logits
 from vision.dfkd.views import random_view
 from vision.kd.hooks import FeatureHooks
@@ -101,6 +102,13 @@ class GeneratorSynthesizer(Synthesizer):
     autocast (its images come out in float32; teacher and student stay float32): on a CPU with
     native bfloat16 a generator step then costs about half (benchmarks/RESULTS.md).
 
+    ``replay`` > 0 draws that fraction of every student batch from an :class:`~vision.dfkd.pool.ImagePool`
+    of the generator's earlier batches (every batch a generator step was trained on, a ring buffer of
+    ``replay_capacity`` images), the rest from the generator as usual. An adversarial generator moves
+    on to whatever the student gets wrong now and stops drawing what it drew before; the replayed
+    batches keep those earlier regions in the student's diet (the forgetting that Momentum
+    Adversarial Distillation, Do et al., NeurIPS 2022, addresses with a generator EMA instead).
+
     Args:
         teacher: any classifier; kept in eval mode, its parameters are never updated.
         student: the student being distilled; used only by adversarial terms, and refused if it is
@@ -113,7 +121,7 @@ class GeneratorSynthesizer(Synthesizer):
                  lr: float = 1e-3, batch_size: int = 256, g_steps: int = 1, reuse_last: bool = False,
                  feature_layer: str | None = None, betas: tuple[float, float] = (0.5, 0.999),
                  sample_shift: int = 0, fill: float = 0.0, cosine_epochs: int = 0,
-                 precision: str = "float32") -> None:
+                 precision: str = "float32", replay: float = 0.0, replay_capacity: int = 0) -> None:
         check_student(teacher, student)
         if objective.needs_bn:
             require_batchnorm(teacher, "the bn generator term")
@@ -123,6 +131,10 @@ class GeneratorSynthesizer(Synthesizer):
             raise UserError(f"batch_size must be ≥ 2, got {batch_size}")
         if sample_shift < 0 or cosine_epochs < 0:
             raise UserError(f"sample_shift and cosine_epochs must be ≥ 0, got {sample_shift}, {cosine_epochs}")
+        if not 0.0 <= replay < 1.0:
+            raise UserError(f"replay is the replayed fraction of a student batch, in [0, 1); got {replay}")
+        if replay and replay_capacity < batch_size:
+            raise UserError(f"replay needs replay_capacity ≥ batch_size ({batch_size}), got {replay_capacity}")
         self.teacher, self.student, self.generator, self.objective = teacher.eval(), student, generator, objective
         self.batch_size, self.g_steps, self.reuse_last = batch_size, g_steps, reuse_last
         self.feature_layer, self.sample_shift, self.fill = feature_layer, sample_shift, fill
@@ -133,6 +145,8 @@ class GeneratorSynthesizer(Synthesizer):
         for group in self.optimizer.param_groups:
             group["betas"] = betas
         self.frozen = False
+        self.replay = replay
+        self.pool = ImagePool(replay_capacity) if replay else None
         self.bn_stats = BatchNormStatistics(teacher) if objective.needs_bn else None
         self._last: torch.Tensor | None = None
         for p in teacher.parameters():
@@ -141,12 +155,13 @@ class GeneratorSynthesizer(Synthesizer):
     def noise(self, n: int | None = None) -> torch.Tensor:
         return torch.randn(n or self.batch_size, self.generator.nz, device=self.device)
 
-    def generate(self) -> torch.Tensor:
-        """A float32 batch from fresh noise, through the generator at this synthesizer's precision."""
+    def generate(self, n: int | None = None) -> torch.Tensor:
+        """A float32 batch (``n`` images, default the batch size) from fresh noise, through the generator
+        at this synthesizer's precision."""
         if self.precision == "float32":
-            return self.generator(self.noise())
+            return self.generator(self.noise(n))
         with torch.autocast(self.device.type, dtype=torch.bfloat16):
-            return self.generator(self.noise()).float()
+            return self.generator(self.noise(n)).float()
 
     def start_epoch(self, epoch: int) -> None:
         self.objective.start_epoch()
@@ -174,26 +189,34 @@ class GeneratorSynthesizer(Synthesizer):
             loss.backward()
             self.optimizer.step()
             self._last = images.detach()
+            if self.pool is not None:
+                self.pool.add(self._last)
         return SynthesisReport(seconds=time.perf_counter() - start,
                                losses={**losses, "generator": float(loss.detach())}, images=self._last[:64])
 
     @torch.no_grad()
     def sample(self) -> torch.Tensor:
+        replayed = round(self.replay * self.batch_size) if self.pool is not None and len(self.pool) else 0
         if self.reuse_last and self._last is not None and not self.frozen:
-            images = self._last
+            images = self._last[:self.batch_size - replayed]
         else:
             # While the generator learns, its batches use batch statistics (DAFL, DFAD); a frozen generator
             # samples with its running BatchNorm statistics (RDSKD's student stage puts it in eval mode).
             self.generator.train(not self.frozen)
-            images = self.generate()
+            images = self.generate(self.batch_size - replayed)
+        if replayed:
+            images = torch.cat([images, self.pool.sample(replayed)])
         return random_view(images, max_shift=self.sample_shift, fill=self.fill) if self.sample_shift else images
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "frozen": self.frozen, "references": dict(self.objective.references)}
+                "frozen": self.frozen, "references": dict(self.objective.references),
+                "pool": self.pool.state_dict() if self.pool is not None else None}
 
     def load_state_dict(self, state: dict) -> None:
         self.generator.load_state_dict(state["generator"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.frozen = bool(state["frozen"])
         self.objective.references = dict(state["references"])
+        if self.pool is not None and state.get("pool") is not None:
+            self.pool.load_state_dict(state["pool"], self.device)

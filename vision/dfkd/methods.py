@@ -76,6 +76,7 @@ class Method(_Preset):
     weights: dict[str, float]
     exponential: tuple[str, ...] = ()
     entropy_log_base: float = 10.0
+    l1_log_form: bool = True       # DFAD's generator: −log(L1 + 1) (True) or the plain −L1 (False)
     # generator
     nz: int = 100
     ngf: int = 16
@@ -89,6 +90,8 @@ class Method(_Preset):
     sample_shift: int = 0          # shift of the student's batches, pixels each way (0: none, as the papers)
     generator_schedule: str = "constant"  # constant | cosine (over all epochs, like the student's)
     generator_precision: str = "float32"  # float32 | bfloat16 | auto (vision.convnet.resolve_precision)
+    replay: float = 0.0            # fraction of each student batch replayed from earlier generator batches
+    replay_capacity: int = 0       # images the replay pool keeps (ring buffer)
 
     def __post_init__(self) -> None:
         require_at_least(self, 1, "nz", "ngf", "g_steps", "batch_size")
@@ -109,13 +112,15 @@ class Method(_Preset):
         c, h, _ = data.shape
         generator = Generator(nz=self.nz, ngf=self.ngf, img_size=h, channels=c, bn_eps=self.bn_eps,
                               output=self.generator_output, normalisation=(data.mean, data.std)).to(device)
-        objective = GeneratorObjective(dict(self.weights), self.exponential, self.entropy_log_base)
+        objective = GeneratorObjective(dict(self.weights), self.exponential, self.entropy_log_base,
+                                       self.l1_log_form)
         black = float(((0 - torch.tensor(data.mean)) / torch.tensor(data.std)).mean())
         return GeneratorSynthesizer(teacher, student, generator, objective, lr=self.generator_lr,
                                     batch_size=self.batch_size, g_steps=self.g_steps, reuse_last=self.reuse_last,
                                     betas=(self.generator_beta1, 0.999), sample_shift=self.sample_shift, fill=black,
                                     cosine_epochs=self.epochs if self.generator_schedule == "cosine" else 0,
-                                    precision=self.generator_precision,
+                                    precision=self.generator_precision, replay=self.replay,
+                                    replay_capacity=self.replay_capacity,
                                     feature_layer=penultimate_layer(teacher) if objective.needs_features else None)
 
 
