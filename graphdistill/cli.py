@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arch", default="lenet5", help="model: lenet5, lenet5-half, resnet18, resnet34, wrn-16-1, ...")
     p.add_argument("--out", type=Path, required=True, help="file to write (spec + state dict)")
     p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (cosine-decayed over all steps)")
+    p.add_argument("--weight-decay", type=float, default=0.0,
+                   help="L2 penalty in Adam; it shrinks the teacher's logits, which the data-free methods distil")
     p.add_argument("--anchor-every", type=int, default=None,
                    help="also save a checkpoint every N epochs (RCO anchors: <out>.anchor<i>.pt)")
     _vision_common(p)
@@ -382,7 +385,8 @@ def cmd_teacher(args) -> int:
     from vision.run import train_teacher
     from vision.train import TrainConfig
 
-    result = train_teacher(args.dataset, args.arch, args.out, seed=args.seed, config=TrainConfig(epochs=args.epochs),
+    result = train_teacher(args.dataset, args.arch, args.out, seed=args.seed,
+                           config=TrainConfig(epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay),
                            data_root=args.data_root, device=args.device, anchor_every=args.anchor_every)
     print(f"{args.arch} on {args.dataset}: test accuracy {100 * result['test_accuracy']:.2f} % "
           f"({result['seconds']:.0f} s); saved {args.out}")
@@ -393,7 +397,8 @@ def cmd_kd(args) -> int:
     from vision.run import kd_real_run
     from vision.train import TrainConfig
 
-    r = kd_real_run(args.teacher, args.student, args.dataset, seed=args.seed, config=TrainConfig(epochs=args.epochs),
+    r = kd_real_run(args.teacher, args.student, args.dataset, seed=args.seed,
+                           config=TrainConfig(epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay),
                     temperature=args.temperature, feature_loss=args.feature_loss,
                     feature_weight=args.feature_weight, anchors=args.anchors, data_root=args.data_root,
                     device=args.device, teacher_arch=args.teacher_arch)

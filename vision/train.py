@@ -55,6 +55,8 @@ class TrainConfig:
         require_at_least(self, 1, "epochs", "batch_size")
         if not self.lr > 0:
             raise UserError(f"lr must be > 0, got {self.lr}")
+        if not self.weight_decay >= 0:
+            raise UserError(f"weight_decay must be ≥ 0, got {self.weight_decay}")
 
 
 DEFAULT_TRAINING = TrainConfig()

@@ -19,6 +19,25 @@ def test_teacher_floor(mnist_teacher):
     assert test_accuracy >= 0.96
 
 
+def test_teacher_command_passes_its_optimiser_settings(monkeypatch, tmp_path, capsys):
+    import vision.run
+
+    seen = {}
+
+    def fake_train_teacher(dataset, arch, out, *, config, **_):
+        seen["config"] = config
+        return {"test_accuracy": 0.5, "seconds": 0.0}
+
+    monkeypatch.setattr(vision.run, "train_teacher", fake_train_teacher)
+    code, _, _ = run_cli(["teacher", "mnist", "--out", str(tmp_path / "t.pt"), "--epochs", "3", "--lr", "0.002",
+                          "--weight-decay", "5e-4"], capsys)
+    assert code == 0 and seen["config"] == TrainConfig(epochs=3, lr=0.002, weight_decay=5e-4)
+    code, _, stderr = run_cli(["teacher", "mnist", "--out", str(tmp_path / "t.pt"), "--lr", "0"], capsys)
+    assert code != 0 and "lr must be > 0" in stderr
+    code, _, stderr = run_cli(["teacher", "mnist", "--out", str(tmp_path / "t.pt"), "--weight-decay", "-1"], capsys)
+    assert code != 0 and "weight_decay must be ≥ 0" in stderr
+
+
 def test_kd_with_real_data_beats_floor(mnist, mnist_teacher):
     from vision.weights import load_model
 
