@@ -106,8 +106,10 @@ class GeneratorSynthesizer(Synthesizer):
     of the generator's earlier batches (every batch a generator step was trained on, a ring buffer of
     ``replay_capacity`` images), the rest from the generator as usual. An adversarial generator moves
     on to whatever the student gets wrong now and stops drawing what it drew before; the replayed
-    batches keep those earlier regions in the student's diet (the forgetting that Momentum
-    Adversarial Distillation, Do et al., NeurIPS 2022, addresses with a generator EMA instead).
+    batches keep those earlier regions in the student's diet. This is the memory of generated samples
+    that Binici et al. (WACV 2022, arXiv 2108.05698) add to adversarial data-free KD against
+    catastrophic forgetting; Momentum Adversarial Distillation (Do et al., NeurIPS 2022) keeps an EMA
+    of the generator instead.
 
     Args:
         teacher: any classifier; kept in eval mode, its parameters are never updated.
@@ -196,7 +198,8 @@ class GeneratorSynthesizer(Synthesizer):
 
     @torch.no_grad()
     def sample(self) -> torch.Tensor:
-        replayed = round(self.replay * self.batch_size) if self.pool is not None and len(self.pool) else 0
+        replayed = min(round(self.replay * self.batch_size), self.batch_size - 1) \
+            if self.pool is not None and len(self.pool) else 0  # at least one fresh image per batch
         if self.reuse_last and self._last is not None and not self.frozen:
             images = self._last[:self.batch_size - replayed]
         else:
