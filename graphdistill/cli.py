@@ -397,8 +397,7 @@ def cmd_kd(args) -> int:
     from vision.run import kd_real_run
     from vision.train import TrainConfig
 
-    r = kd_real_run(args.teacher, args.student, args.dataset, seed=args.seed,
-                           config=TrainConfig(epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay),
+    r = kd_real_run(args.teacher, args.student, args.dataset, seed=args.seed, config=TrainConfig(epochs=args.epochs),
                     temperature=args.temperature, feature_loss=args.feature_loss,
                     feature_weight=args.feature_weight, anchors=args.anchors, data_root=args.data_root,
                     device=args.device, teacher_arch=args.teacher_arch)
