@@ -23,6 +23,7 @@ import dataclasses
 import torch
 
 from graphdistill.core.cache import cached_tensor, fingerprint
+from graphdistill.core.coresets import herding, k_center
 from graphdistill.core.errors import UserError
 from graphdistill.core.evaluate import TrainConfig
 from graphdistill.core.seed import derive_seed, seed_everything
@@ -124,37 +125,11 @@ class _EmbeddingCoreset(NodeCondenser):
 class Herding(_EmbeddingCoreset):
     """Herding selection (Welling, ICML 2009) in the embedding of a trained GCN."""
 
-    @staticmethod
-    def select(embeddings: torch.Tensor, k: int) -> torch.Tensor:
-        """Indices (k,) into ``embeddings`` (n, d) chosen by herding."""
-        target = embeddings.mean(0)
-        running = torch.zeros_like(target)
-        available = torch.ones(len(embeddings), dtype=torch.bool)
-        chosen = []
-        for t in range(1, k + 1):
-            gap = ((running + embeddings) / t - target).norm(dim=1)
-            gap[~available] = float("inf")
-            i = int(gap.argmin())
-            chosen.append(i)
-            available[i] = False
-            running += embeddings[i]
-        return torch.tensor(chosen, dtype=torch.long)
+    select = staticmethod(herding)
 
 
 @condenser("kcenter")
 class KCenter(_EmbeddingCoreset):
     """Greedy k-center selection (Sener & Savarese, ICLR 2018) in the embedding of a trained GCN."""
 
-    @staticmethod
-    def select(embeddings: torch.Tensor, k: int) -> torch.Tensor:
-        """Indices (k,) into ``embeddings`` (n, d): nearest-to-mean, then farthest-first."""
-        first = int((embeddings - embeddings.mean(0)).norm(dim=1).argmin())
-        chosen = [first]
-        nearest = (embeddings - embeddings[first]).norm(dim=1)
-        nearest[first] = -1.0  # never re-pick a chosen node, even among duplicate embeddings
-        for _ in range(k - 1):
-            i = int(nearest.argmax())
-            chosen.append(i)
-            nearest = torch.minimum(nearest, (embeddings - embeddings[i]).norm(dim=1))
-            nearest[i] = -1.0
-        return torch.tensor(chosen, dtype=torch.long)
+    select = staticmethod(k_center)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import torch
 from torch_geometric.data import Data
 
+from graphdistill.core.coresets import herding
 from graphdistill.core.registry import Registry
 from graphdistill.core.seed import derive_seed
-from graphdistill.graph.coreset import Herding
 from graphdistill.graph.gcond import sample_per_class
 from graphdistill.graph.graph_set import CondensedGraphSet
 from graphdistill.graph.graph_task import GRAPH_TRAIN_CONFIG, GraphModelConfig, GraphTask
@@ -47,7 +47,7 @@ def herding_graphs(task: GraphTask, per_class: torch.Tensor, seed: int) -> torch
     chosen = []
     for c, k in enumerate(per_class.tolist()):
         members = (labels == c).nonzero().view(-1)
-        chosen.append(members[Herding.select(embeddings[members], k)])
+        chosen.append(members[herding(embeddings[members], k)])
     return torch.cat(chosen)
 
 

@@ -393,6 +393,41 @@ class _StopAfter(Checkpoint):
             raise _Interrupt
 
 
+def test_herding_initialisation_picks_the_real_images_nearest_the_random_networks_class_means(mnist28, tmp_path):
+    train = _subset(mnist28[0], 2000)
+    config = DMConfig(ipc=1, iterations=2, init="herding", init_networks=2, batch_real=8, real_precision="float32",
+                      checkpoint_every=1, seed=5)
+    distiller = DM(config, train)
+    syn = distiller.initialise()
+    embed = distiller.random_embedding()  # the same networks (their own seed)
+    assert torch.equal(syn.labels, torch.arange(10))
+    for c in range(10):
+        members = train.images[train.labels == c]
+        features = embed(members)
+        assert features.shape == (len(members), 2 * 2048)
+        nearest = int((features - features.mean(0)).norm(dim=1).argmin())  # herding with k = 1
+        torch.testing.assert_close(syn.images[c].detach(), members[nearest], rtol=0, atol=0)
+    # independent of the global stream, and the global stream is left as it was
+    torch.manual_seed(0)
+    first = torch.rand(3)
+    torch.manual_seed(0)
+    again = DM(config, train).initialise()
+    torch.testing.assert_close(torch.rand(3), first)
+    torch.testing.assert_close(again.images, syn.images)
+    straight, _ = DM(config, train).fit(log=lambda m: None)
+    assert straight.meta["init_seconds"] > 0
+    checkpoint = Checkpoint(tmp_path / "ck.pt")  # the init time survives an interruption
+    with pytest.raises(_Interrupt):
+        DM(config, train).fit(_StopAfter(checkpoint, 1), log=lambda m: None)
+    resumed, _ = DM(config, train).fit(checkpoint, log=lambda m: None)
+    assert resumed.meta["init_seconds"] > 0
+    torch.testing.assert_close(resumed.images.detach(), straight.images.detach())
+    with pytest.raises(UserError, match="init must be one of"):
+        DMConfig(init="kmeans")
+    with pytest.raises(UserError, match="init_networks"):
+        DMConfig(init="herding", init_networks=0)
+
+
 def test_dm_with_several_networks_at_once_matches_their_average(mnist28):
     torch.manual_seed(0)
     nets = [build_model("convnet", 1, 10, image_size=28, width=16) for _ in range(3)]

@@ -11,6 +11,7 @@ uninterrupted run gives on CPU, and times the iterations without host syncs insi
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
@@ -19,10 +20,10 @@ from graphdistill.core.checkpoint import Checkpoint
 from graphdistill.core.errors import UserError
 from graphdistill.core.seed import derive_seed
 from vision.augment import DSA
-from vision.convnet import resolve_precision
+from vision.convnet import fast_inference, inference_batch, resolve_precision
 from vision.data import ImageSet
 from vision.dd.evaluate import dsa_strategy_for
-from vision.dd.synthetic import ClassSampler, SyntheticImages
+from vision.dd.synthetic import INITIALISATIONS, ClassSampler, SyntheticImages
 from vision.models import build_model
 
 
@@ -33,7 +34,8 @@ class DistillConfig:
     ipc: int = 10
     iterations: int = 1000
     lr_img: float = 1.0
-    init: str = "real"
+    init: str = "real"  # "real", "noise" or "herding" (vision.dd.synthetic.INITIALISATIONS)
+    init_networks: int = 4  # herding init: random networks whose embeddings it concatenates
     batch_real: int = 256
     model: str = "convnet"
     dsa_strategy: str = "auto"  # "auto": the paper's strategy (no flip for digits); "none" disables DSA
@@ -49,8 +51,10 @@ class DistillConfig:
                             f"{self.ipc} / {self.iterations} / {self.batch_real} / {self.checkpoint_every}")
         if not self.lr_img > 0:
             raise UserError(f"lr_img must be positive, got {self.lr_img!r}")
-        if self.init not in ("real", "noise"):
-            raise UserError(f"init must be 'real' or 'noise', got {self.init!r}")
+        if self.init not in INITIALISATIONS:
+            raise UserError(f"init must be one of {INITIALISATIONS}, got {self.init!r}")
+        if self.init_networks < 1:
+            raise UserError(f"init_networks must be ≥ 1, got {self.init_networks}")
         resolve_precision(self.real_precision)  # rejects unknown names early
 
     def to_dict(self) -> dict:
@@ -95,7 +99,26 @@ class ImageDistiller:
                            image_size=self.data.shape[-1]).to(self.device)
 
     def initialise(self) -> SyntheticImages:
-        return SyntheticImages.initialise(self.sampler, self.data, self.config.ipc, self.config.init, self.generator)
+        embed = self.random_embedding() if self.config.init == "herding" else None
+        return SyntheticImages.initialise(self.sampler, self.data, self.config.ipc, self.config.init, self.generator,
+                                          embed)
+
+    def random_embedding(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """Images → the concatenated embeddings of ``init_networks`` freshly initialised networks (the
+        features DM matches means of, so herding in them picks the real images with the smallest DM
+        objective over those networks). The networks draw from their own seed, not the global stream."""
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(derive_seed(self.config.seed, "herding-init"))
+            nets = [self.new_network().eval().requires_grad_(False) for _ in range(self.config.init_networks)]
+        if not all(hasattr(net, "embed") for net in nets):
+            raise UserError(f"herding initialisation needs a network with embed(); {self.config.model} has none")
+
+        def embed(images: torch.Tensor) -> torch.Tensor:
+            with fast_inference(self.precision, self.device.type):
+                return torch.cat([torch.cat([net.embed(chunk).float() for net in nets], dim=1)
+                                  for chunk in images.split(inference_batch(self.precision))])
+        return embed
 
     def prepare(self, syn: SyntheticImages) -> None:
         """Build optimisers over ``syn`` (called once before the loop)."""
@@ -120,7 +143,9 @@ class ImageDistiller:
         torch.manual_seed(self.config.seed)
         state = checkpoint.load() if checkpoint is not None else None
         if state is None:
+            tic = time.perf_counter()
             syn, start, losses, seconds = self.initialise(), 0, [], 0.0
+            self.init_seconds = time.perf_counter() - tic
             self.prepare(syn)
         else:
             syn = SyntheticImages.from_state(state["synthetic"], self.device)
@@ -129,6 +154,7 @@ class ImageDistiller:
             self.generator.set_state(state["generator"])
             torch.set_rng_state(state["torch_rng"])
             start, losses, seconds = int(state["iteration"]), list(state["losses"]), float(state["seconds"])
+            self.init_seconds = float(state.get("init_seconds", 0.0))
             log(f"resuming {self.name} at iteration {start} of {self.config.iterations}")
         pending: list[torch.Tensor] = []
         tic = time.perf_counter()
@@ -145,9 +171,11 @@ class ImageDistiller:
                     f"{self.name} iteration {done}/{self.config.iterations}: loss {losses[-1]:.4f}")
                 if checkpoint is not None and done < self.config.iterations:
                     checkpoint.save({"synthetic": syn.state(), "extra": self.extra_state(), "iteration": done,
-                                     "losses": losses, "seconds": seconds, "generator": self.generator.get_state(),
+                                     "losses": losses, "seconds": seconds, "init_seconds": self.init_seconds,
+                                     "generator": self.generator.get_state(),
                                      "torch_rng": torch.get_rng_state()})
         syn.meta.update({"method": self.name, "config": self.config.to_dict(), "seconds": seconds,
+                         "init_seconds": self.init_seconds,
                          "iterations": self.config.iterations, "dataset": self.data.name,
                          "dsa_strategy": None if self.dsa is None else self.dsa.strategy,
                          "real_precision": self.precision, **self.describe()})

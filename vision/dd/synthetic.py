@@ -3,7 +3,8 @@
 * :class:`SyntheticImages` — ``ipc`` learnable images per class (class-major order: images
   ``c·ipc … (c+1)·ipc − 1`` belong to class c), fixed hard labels, an optional learned step size
   (MTT/TESLA), initialised from random real images of each class (``"real"``, the papers'
-  default) or Gaussian noise (``"noise"``); saved with the normalisation it lives in, since a set
+  default), Gaussian noise (``"noise"``) or the real images herding picks in an embedding
+  (``"herding"``); saved with the normalisation it lives in, since a set
   is only usable with the same transform (REFERENCE 0.3).
 * :class:`ClassSampler` — draws ``n`` real images of every class at once, without replacement
   within a class, by one sort of random keys (no Python loop over classes or images).
@@ -12,13 +13,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 
+from graphdistill.core.coresets import herding
 from graphdistill.core.errors import UserError
 from graphdistill.core.io import load_torch, save_torch
 from vision.data import ImageSet
+
+INITIALISATIONS = ("real", "noise", "herding")
 
 
 class ClassSampler:
@@ -49,9 +54,23 @@ class ClassSampler:
 
     def first(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n random distinct images of each class (the "real" initialisation), class-major."""
+        self._check_budget(n)
+        return self.sample(n, generator)[0].clone()
+
+    def herded(self, n: int, embed: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """n images of each class chosen by herding (:func:`graphdistill.core.coresets.herding`) in the
+        embedding ``embed`` maps a class's images (m, …) to (m, F) with: the n real images whose mean
+        embedding is greedily closest to the class's. Class-major, in herding's order within a class."""
+        self._check_budget(n)
+        chosen = []
+        for start, count in zip(self.starts.tolist(), self.counts.tolist(), strict=True):
+            members = self.images[start:start + count]
+            chosen.append(members[herding(embed(members), n).to(self.device)])
+        return torch.cat(chosen).clone()
+
+    def _check_budget(self, n: int) -> None:
         if n > int(self.counts.min()):
             raise UserError(f"{n} images per class requested but the smallest class has {int(self.counts.min())}")
-        return self.sample(n, generator)[0].clone()
 
 
 @dataclass
@@ -72,7 +91,10 @@ class SyntheticImages:
 
     @classmethod
     def initialise(cls, real: ClassSampler, data: ImageSet, ipc: int, init: str = "real",
-                   generator: torch.Generator | None = None) -> SyntheticImages:
+                   generator: torch.Generator | None = None,
+                   embed: Callable[[torch.Tensor], torch.Tensor] | None = None) -> SyntheticImages:
+        """``init``: "real" (random real images), "noise" (Gaussian) or "herding" (real images chosen by
+        herding in the embedding ``embed``; see :meth:`ClassSampler.herded`)."""
         if ipc < 1:
             raise UserError(f"images per class must be ≥ 1, got {ipc}")
         if init == "real":
@@ -80,8 +102,12 @@ class SyntheticImages:
         elif init == "noise":
             shape = (real.num_classes * ipc, *real.images.shape[1:])
             images = torch.randn(shape, generator=generator, device=real.device)
+        elif init == "herding":
+            if embed is None:
+                raise UserError("herding initialisation needs an embedding function")
+            images = real.herded(ipc, embed)
         else:
-            raise UserError(f"unknown initialisation {init!r}; use 'real' or 'noise'")
+            raise UserError(f"unknown initialisation {init!r}; use one of {INITIALISATIONS}")
         labels = torch.arange(real.num_classes, device=real.device).repeat_interleave(ipc)
         return cls(images.requires_grad_(True), labels, real.num_classes, data.mean, data.std)
 
