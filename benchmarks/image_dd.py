@@ -189,6 +189,11 @@ def eval_speed(args) -> None:
         rows = save_speed_row(path, rows, row)
 
 
+def _seconds(value: float | None) -> str:
+    """A duration for a table cell; "—" where the run predates its measurement."""
+    return "—" if value is None else f"{value:.1f}"
+
+
 def report(args) -> None:
     rows = []
     for folder in sorted(args.out.glob("*")):
@@ -197,8 +202,8 @@ def report(args) -> None:
             if "test_mean" in m:
                 rows.append({"cell": folder.name, **{k: m[k] for k in (
                     "method", "ipc", "iterations", "test_mean", "test_std", "accuracies", "seconds_per_iteration",
-                    "condense_seconds", "evaluation", "dsa_strategy", "threads", "peak_rss_mib", "learned_lr",
-                    "expert_buffer") if k in m},
+                    "condense_seconds", "init_seconds", "evaluation", "dsa_strategy", "threads", "peak_rss_mib",
+                    "learned_lr", "expert_buffer") if k in m},
                     "eval_seconds_per_run": m["rows"]["convnet"].get("seconds_per_run")})
     machine = f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}"
     previous = HERE / "results" / f"image-dd-{args.tag}.json"
@@ -216,8 +221,8 @@ def report(args) -> None:
              "image either way. s / iteration here comes from the cells' own runs, often with another job "
              "beside them; the quiet side-by-side timings are in the next table.", "",
              "| tag | cell | method | IPC | iterations | eval DSA op | test accuracy (%) | runs | floor | "
-             "reference code here | s / iteration | evaluation s / run | peak RSS (MiB) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "reference code here | s / iteration | initialisation s | evaluation s / run | peak RSS (MiB) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in tagged:
         key = (r["method"], r["ipc"])
         floor = f"≥ {FLOORS[key]}" if key in FLOORS else "—"
@@ -226,7 +231,8 @@ def report(args) -> None:
         lines.append(f"| {r['tag']} | {r['cell']} | {r['method']} | {r['ipc']} | {r['iterations']} | {protocol} | "
                      f"{100 * r['test_mean']:.2f} ± {100 * r['test_std']:.2f} ({accs}) | {len(r['accuracies'])} | "
                      f"{floor} | {REFERENCE.get(key, '—')} | {r['seconds_per_iteration']:.2f} | "
-                     f"{r['eval_seconds_per_run']:.0f} | {r.get('peak_rss_mib', 0):.0f} |")
+                     f"{_seconds(r.get('init_seconds'))} | {r['eval_seconds_per_run']:.0f} | "
+                     f"{r.get('peak_rss_mib', 0):.0f} |")
     for r in tagged:
         if r.get("expert_buffer"):
             b = r["expert_buffer"]
